@@ -1,0 +1,208 @@
+"""The one mechanism every element-wise metric shares.
+
+A metric is written once as a plain numpy expression plus its *guards*: the inputs for
+which it has no meaningful answer, each with the Excel error and the reason. The
+``@metric`` decorator turns that into a function that
+
+* takes scalars, lists, nested lists (Excel ranges), numpy arrays or pandas Series;
+* broadcasts them like numpy (a column stays a column);
+* answers, per element, in a fixed order that the native Excel formula mirrors:
+  any blank input -> blank; an input of the wrong type -> #VALUE!; the guards in the
+  order written; a result that is not finite -> #NUM!; otherwise the number.
+
+Called from Python it returns a float (scalar inputs) or an ndarray, with NaN where the
+element is blank or in error, like numpy-financial. ``f.outcome(...)`` returns the full
+:class:`Outcome` with each element's Excel error and reason, which the Excel layer and
+the workbook builder use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from . import inputs
+from .errors import NUM, VALUE, XlError, XlfuncsError
+
+ArgKind = Literal["number", "date", "text"]
+ReturnKind = Literal["number", "date"]
+
+# Outcome.status codes: 0 and 1 are fixed, errors are numbered from 2 upwards.
+STATUS_OK = 0
+STATUS_BLANK = 1
+_FIRST_ERROR = 2
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Inputs for which a metric has no meaningful answer.
+
+    ``when`` receives the metric's arguments as broadcast arrays (floats; text for text
+    arguments) and returns a boolean array: True where this guard applies.
+    """
+
+    code: str
+    reason: str
+    when: Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Per-element result of a metric: values, and why an element has none."""
+
+    values: np.ndarray
+    status: np.ndarray
+    errors: tuple[XlError, ...]
+    scalar: bool
+    returns: ReturnKind = "number"
+
+    def error(self, status_code: int) -> XlError | None:
+        """The error an element's status code stands for (None for OK and blank)."""
+        return self.errors[status_code - _FIRST_ERROR] if status_code >= _FIRST_ERROR else None
+
+    @property
+    def has_problems(self) -> bool:
+        return bool(np.any(self.status != STATUS_OK))
+
+    def python(self) -> Any:
+        """The plain Python answer: float/date for scalars, ndarray otherwise; NaN/NaT/None
+        where the element has no value."""
+        values = np.where(self.status == STATUS_OK, self.values, np.nan)
+        if self.returns == "date":
+            days = inputs.serials_to_datetime64(values)
+            if self.scalar:
+                return None if np.isnat(days[()]) else days[()].astype(dt.date)
+            return days
+        return float(values[()]) if self.scalar else values
+
+    def cells(self) -> list[Any] | Any:
+        """Each element as a cell value: a float, a ``datetime.date``, None (blank) or the
+        :class:`XlError`. Scalars give one value; arrays give nested lists."""
+        flat_values = self.values.ravel()
+        flat_status = self.status.ravel()
+        out: list[Any] = []
+        for value, status in zip(flat_values.tolist(), flat_status.tolist(), strict=True):
+            if status == STATUS_OK:
+                out.append(inputs.serial_to_date(value) if self.returns == "date" else value)
+            elif status == STATUS_BLANK:
+                out.append(None)
+            else:
+                out.append(self.errors[status - _FIRST_ERROR])
+        if self.scalar:
+            return out[0]
+        return np.array(out, dtype=object).reshape(self.values.shape).tolist()
+
+
+_COERCE = {"number": inputs.to_numbers, "date": inputs.to_serials, "text": inputs.to_texts}
+_EXPECTED = {"number": "a number", "date": "a date", "text": "text"}
+
+
+def _input_errors(name: str, kind: ArgKind) -> tuple[XlError, XlError]:
+    wrong = XlError(VALUE, f"{name}: expected {_EXPECTED[kind]}")
+    if kind == "date":
+        bad = XlError(NUM, f"{name}: date outside Excel's calendar (1900-03-01 to 9999-12-31)")
+    else:
+        bad = XlError(NUM, f"{name}: not a finite number")
+    return wrong, bad
+
+
+def broadcast(arrays: Sequence[np.ndarray], names: Sequence[str]) -> list[np.ndarray]:
+    """numpy broadcasting with an error message an analyst can act on."""
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        shapes = ", ".join(f"{n} {'x'.join(map(str, a.shape)) or 'cell'}"
+                           for n, a in zip(names, arrays, strict=True))
+        raise XlfuncsError(
+            f"ranges of different shapes cannot be combined ({shapes}): "
+            "use ranges of the same size, or single cells"
+        ) from None
+
+
+def metric(
+    *guards: Guard,
+    kinds: dict[str, ArgKind] | None = None,
+    returns: ReturnKind = "number",
+) -> Callable[[Callable[..., np.ndarray]], Any]:
+    """Make an element-wise metric from a numpy body and its guards (see module doc)."""
+    kinds = kinds or {}
+
+    def decorate(body: Callable[..., np.ndarray]) -> Any:
+        signature = inspect.signature(body)
+        names = list(signature.parameters)
+        arg_kinds: dict[str, ArgKind] = {n: kinds.get(n, "number") for n in names}
+        defaults = {n: p.default for n, p in signature.parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        errors: list[XlError] = []
+        for name in names:
+            errors.extend(_input_errors(name, arg_kinds[name]))
+        errors.extend(XlError(g.code, g.reason) for g in guards)
+        overflow = XlError(NUM, "the result is too large or not a finite number")
+        errors.append(overflow)
+        error_table = tuple(errors)
+
+        def outcome(*args: Any, **kwargs: Any) -> Outcome:
+            bound = signature.bind(*args, **kwargs)
+            values, statuses = [], []
+            for name in names:
+                raw = bound.arguments.get(name, defaults.get(name))
+                if raw is None and defaults.get(name) is not None:
+                    raw = defaults[name]  # an empty optional cell takes the default
+                v, s = _COERCE[arg_kinds[name]](raw)
+                values.append(v)
+                statuses.append(s)
+            scalar = all(v.ndim == 0 for v in values)
+            values = broadcast(values, names)
+            statuses = broadcast(statuses, names)
+            shape = values[0].shape if values else ()
+            status = np.zeros(shape, dtype=np.int16)
+            undecided = np.ones(shape, dtype=bool)
+
+            def settle(mask: np.ndarray, code: int) -> None:
+                hit = undecided & mask
+                status[hit] = code
+                undecided[hit] = False
+
+            # Order matters and mirrors the Excel formula: blanks, inputs, guards, body.
+            settle(np.logical_or.reduce([s == inputs.BLANK for s in statuses]) if statuses
+                   else np.zeros(shape, bool), STATUS_BLANK)
+            for i, s in enumerate(statuses):
+                settle(s == inputs.WRONG_TYPE, _FIRST_ERROR + 2 * i)
+                settle(s == inputs.OUT_OF_RANGE, _FIRST_ERROR + 2 * i + 1)
+            with np.errstate(all="ignore"):
+                for j, guard in enumerate(guards):
+                    if undecided.any():
+                        settle(np.asarray(guard.when(*values), dtype=bool),
+                               _FIRST_ERROR + 2 * len(names) + j)
+                result = np.broadcast_to(np.asarray(body(*values), dtype=np.float64), shape)
+            settle(~np.isfinite(result), _FIRST_ERROR + len(error_table) - 1)
+            result = np.where(status == STATUS_OK, result, np.nan)
+            return Outcome(result, status, error_table, scalar, returns)
+
+        @functools.wraps(body)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return outcome(*args, **kwargs).python()
+
+        call.outcome = outcome  # type: ignore[attr-defined]
+        call.guards = guards  # type: ignore[attr-defined]
+        call.arg_kinds = arg_kinds  # type: ignore[attr-defined]
+        call.returns = returns  # type: ignore[attr-defined]
+        return call
+
+    return decorate
+
+
+def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Each element of ``func(*args)`` as a cell value: number, date, None or XlError.
+
+    >>> from xlfuncs import val_ps
+    >>> explain(val_ps, 300, 0)
+    XlError(code='#DIV/0!', reason='annual_revenue is zero: the ratio is undefined')
+    """
+    return func.outcome(*args, **kwargs).cells()  # type: ignore[attr-defined]
