@@ -31,7 +31,7 @@ from . import inputs
 from .errors import NUM, VALUE, XlError, XlfuncsError
 
 ArgKind = Literal["number", "date", "text"]
-ReturnKind = Literal["number", "date"]
+ReturnKind = Literal["number", "date", "text"]
 
 # Outcome.status codes: 0 and 1 are fixed, errors are numbered from 2 upwards.
 STATUS_OK = 0
@@ -73,6 +73,9 @@ class Outcome:
     def python(self) -> Any:
         """The plain Python answer: float/date for scalars, ndarray otherwise; NaN/NaT/None
         where the element has no value."""
+        if self.returns == "text":
+            texts = np.where(self.status == STATUS_OK, self.values, None)
+            return texts[()] if self.scalar else texts
         values = np.where(self.status == STATUS_OK, self.values, np.nan)
         if self.returns == "date":
             days = inputs.serials_to_datetime64(values)
