@@ -1,0 +1,339 @@
+"""The catalog: every Excel function once, with its docs and its native Excel formula.
+
+One :class:`Entry` a function: the Python core function it calls, its parameters with the
+help text Excel shows, a worked example, and, for metrics, the native formula that the
+workbook builder writes so a colleague without the add-in computes the same thing. The
+native formula is composed the same way the core answers (see
+:mod:`xlfuncs.elementwise`): blank inputs give a blank cell, then each guard of the
+core function, in order, gives its Excel error, then the body. Tests recalculate these
+formulas in LibreOffice and compare them with the core, element by element.
+
+Only functions that Excel 2010+, LibreOffice and Google Sheets all have are used: no
+XLOOKUP, LET, FILTER or dynamic arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from . import burn, data, fx, valuation
+from .elementwise import Outcome
+from .errors import DIV0, NA, NUM, VALUE
+
+ParamKind = Literal["number", "date", "text", "range"]
+Returns = Literal["number", "date", "text", "table", "column"]
+
+# Excel's error constants, written as Excel writes them; #N/A as NA(), its portable form.
+EXCEL_ERROR = {DIV0: "#DIV/0!", NUM: "#NUM!", NA: "NA()", VALUE: "#VALUE!"}
+
+CURRENCY_LIST = "{" + ",".join(f'"{c}"' for c in fx.CURRENCY_CODES) + "}"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    doc: str
+    kind: ParamKind = "number"
+    default: Any = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One Excel function of the catalog."""
+
+    name: str
+    category: str
+    summary: str
+    params: tuple[Param, ...]
+    func: Callable[..., Any]
+    example: str
+    example_result: str
+    returns: Returns = "number"
+    outcome: Callable[..., Outcome] | None = None
+    excel_body: Callable[..., str] | None = None
+    excel_guards: tuple[Callable[..., str], ...] = ()
+    guard_codes: tuple[str, ...] = field(default=())
+
+    @property
+    def python_name(self) -> str:
+        return self.name.lower()
+
+    @property
+    def signature(self) -> str:
+        shown = [f"[{p.name}]" if p.optional else p.name for p in self.params]
+        return f"{self.name}({', '.join(shown)})"
+
+    def excel(self, *refs: str) -> str:
+        """The native Excel formula (with its leading '=') for arguments given as cell
+        references, names or literals; omitted optional arguments take their default."""
+        if self.excel_body is None:
+            raise ValueError(f"{self.name} has no native Excel formula")
+        if len(refs) > len(self.params):
+            raise ValueError(f"{self.name} takes at most {len(self.params)} arguments")
+        args = []
+        for i, p in enumerate(self.params):
+            if i >= len(refs):
+                if not p.optional:
+                    raise ValueError(f"{self.name} needs '{p.name}'")
+                args.append(_literal(p.default))
+            elif p.optional and p.default is not None and not _is_literal(refs[i]):
+                # An empty optional cell takes the default, as it does in the add-in.
+                args.append(f'IF({refs[i]}="",{_literal(p.default)},{refs[i]})')
+            else:
+                args.append(refs[i])
+        formula = self.excel_body(*args)
+        for condition, code in reversed(list(zip(self.excel_guards, self.guard_codes,
+                                                 strict=True))):
+            formula = f"IF({condition(*args)},{EXCEL_ERROR[code]},{formula})"
+        blanks = [f'{a}=""' for a, p in zip(args, self.params, strict=True)
+                  if p.kind != "range" and not p.optional and not _is_literal(a)]
+        if blanks:
+            test = blanks[0] if len(blanks) == 1 else f"OR({','.join(blanks)})"
+            formula = f'IF({test},"",{formula})'
+        return "=" + formula
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return '""'
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    return format(value, ".15g")
+
+
+def _is_literal(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return text.startswith('"')
+
+
+def _metric(name: str, category: str, summary: str, params: tuple[Param, ...],
+            func: Callable[..., Any], example: str, example_result: str,
+            body: Callable[..., str], *guards: Callable[..., str],
+            returns: Returns = "number") -> Entry:
+    """An element-wise metric: its guard codes come from the core function itself."""
+    codes = tuple(g.code for g in func.guards)  # type: ignore[attr-defined]
+    if len(codes) != len(guards):
+        raise AssertionError(f"{name}: {len(codes)} core guards but {len(guards)} Excel ones")
+    return Entry(name, category, summary, params, func, example, example_result, returns,
+                 func.outcome, body, guards, codes)  # type: ignore[attr-defined]
+
+
+# Parameters shared by several functions, documented once.
+P_MARKET_CAP = Param("market_cap", "Market value (equity), in the revenue's currency and scale")
+P_REVENUE = Param("revenue", "Annual revenue, same currency and scale as the market value")
+P_TARGET = Param("target_multiple", "Price-to-sales multiple to grow into, e.g. 11.5")
+P_DISCOUNT = Param("discount_rate", "Yearly rate the market value grows at (decimal); default 0",
+                   default=0.0, optional=True)
+P_USD_HKD = Param("usd_hkd", f"HKD per USD; default {fx.USD_HKD_DEFAULT} (peg centre)",
+                  default=fx.USD_HKD_DEFAULT, optional=True)
+P_USD_CNY = Param("usd_cny", f"CNY per USD; default {fx.USD_CNY_DEFAULT} ({fx.FX_AS_OF})",
+                  default=fx.USD_CNY_DEFAULT, optional=True)
+P_FROM = Param("from_currency", "Currency of the amount: USD, HKD, CNY or RMB", "text")
+P_TO = Param("to_currency", "Currency wanted: USD, HKD, CNY or RMB", "text")
+P_START_DATE = Param("start_date", "First day of the reporting period", "date")
+P_END_DATE = Param("end_date", "Last day of the reporting period", "date")
+P_LOSS = Param("cumulative_loss", "Net loss over the period (positive number)")
+P_CASH = Param("cash", "Cash and equivalents on hand")
+P_BURN = Param("monthly_burn", "Cash burned a month (positive number)")
+
+
+def _units(code: str, usd_hkd: str, usd_cny: str) -> str:
+    return f"CHOOSE(MATCH({code},{CURRENCY_LIST},0),1,{usd_hkd},{usd_cny},{usd_cny})"
+
+
+def _unknown_currency(code: str) -> str:
+    return f"ISNA(MATCH({code},{CURRENCY_LIST},0))"
+
+
+def _months(start: str, end: str) -> str:
+    return f'DATEDIF({start},{end}+1,"m")'
+
+
+def _ratio(mc: str, r: str, t: str) -> str:
+    return f"{mc}/({t}*{r})"
+
+
+CATALOG: tuple[Entry, ...] = (
+    # --- currencies -------------------------------------------------------------------
+    _metric("FX_RATE", "FX", "Exchange rate between HKD, USD and CNY (alias RMB)",
+            (P_FROM, P_TO, P_USD_HKD, P_USD_CNY), fx.fx_rate,
+            '=FX_RATE("USD", "HKD")', "7.8",
+            lambda f, t, h, c: f"{_units(t, h, c)}/{_units(f, h, c)}",
+            lambda f, t, h, c: _unknown_currency(f), lambda f, t, h, c: _unknown_currency(t),
+            lambda f, t, h, c: f"{h}<=0", lambda f, t, h, c: f"{c}<=0"),
+    _metric("FX_CONVERT", "FX", "Amount converted from one currency to another",
+            (Param("amount", "Amount to convert"), P_FROM, P_TO, P_USD_HKD, P_USD_CNY),
+            fx.fx_convert, '=FX_CONVERT(300, "HKD", "USD")', "38.46",
+            lambda x, f, t, h, c: f"{x}*{_units(t, h, c)}/{_units(f, h, c)}",
+            lambda x, f, t, h, c: _unknown_currency(f),
+            lambda x, f, t, h, c: _unknown_currency(t),
+            lambda x, f, t, h, c: f"{h}<=0", lambda x, f, t, h, c: f"{c}<=0"),
+    # --- valuation --------------------------------------------------------------------
+    _metric("VAL_RETURN", "Valuation", "Cumulative return: end / start - 1",
+            (Param("start", "Starting price or value"), Param("end", "Ending price or value")),
+            valuation.val_return, "=VAL_RETURN(165, 980.1)", "4.94 (494%)",
+            lambda s, e: f"{e}/{s}-1",
+            lambda s, e: f"{s}=0", lambda s, e: f"{s}<0", lambda s, e: f"{e}<0"),
+    _metric("VAL_PRICE_FROM_RETURN", "Valuation",
+            "Price implied by a cumulative increase: start x (1 + return)",
+            (Param("start", "Starting price, e.g. the issue price"),
+             Param("cumulative_return", "Cumulative increase as a decimal (494% is 4.94)")),
+            valuation.val_price_from_return, "=VAL_PRICE_FROM_RETURN(165, 494%)", "980.10",
+            lambda s, r: f"{s}*(1+{r})",
+            lambda s, r: f"{s}<0", lambda s, r: f"{r}<-1"),
+    _metric("VAL_CAGR", "Valuation", "Compound annual growth rate: (end/start)^(1/years) - 1",
+            (Param("start", "Value at the start"), Param("end", "Value at the end"),
+             Param("years", "Years between them")),
+            valuation.val_cagr, "=VAL_CAGR(115, 135, 2)", "0.0835 (8.3%)",
+            lambda s, e, y: f"({e}/{s})^(1/{y})-1",
+            lambda s, e, y: f"{y}<=0", lambda s, e, y: f"{s}=0",
+            lambda s, e, y: f"OR({s}<0,{e}<0)"),
+    _metric("VAL_ANNUALIZE", "Valuation", "Twelve-month run-rate of a partial-year figure",
+            (Param("amount", "Figure for the partial period"),
+             Param("months", "Months the figure covers, e.g. 9")),
+            valuation.val_annualize, "=VAL_ANNUALIZE(53.44, 9)", "71.25",
+            lambda a, m: f"{a}*12/{m}", lambda a, m: f"{m}<=0"),
+    _metric("VAL_PS", "Valuation", "Price-to-sales multiple: market value / annual revenue",
+            (P_MARKET_CAP, Param("annual_revenue", P_REVENUE.doc)),
+            valuation.val_ps, "=VAL_PS(323.2, 0.2156)", "1499.1 (Zhipu, HK$bn)",
+            lambda mc, r: f"{mc}/{r}",
+            lambda mc, r: f"{mc}<0", lambda mc, r: f"{r}=0", lambda mc, r: f"{r}<0"),
+    _metric("VAL_PE", "Valuation", "Price-to-earnings multiple: market value / net profit",
+            (P_MARKET_CAP, Param("net_profit", "Annual net profit, same currency and scale")),
+            valuation.val_pe, "=VAL_PE(100, 2)", "50",
+            lambda mc, p: f"{mc}/{p}",
+            lambda mc, p: f"{mc}<0", lambda mc, p: f"{p}=0", lambda mc, p: f"{p}<0"),
+    _metric("VAL_EV", "Valuation", "Enterprise value: market value + debt - cash",
+            (P_MARKET_CAP, Param("debt", "Total debt"), Param("cash", "Cash and equivalents")),
+            valuation.val_ev, "=VAL_EV(300, 10, 25)", "285",
+            lambda mc, d, c: f"{mc}+{d}-{c}", lambda mc, d, c: f"{mc}<0"),
+    _metric("VAL_EV_REVENUE", "Valuation", "EV-to-revenue multiple: enterprise value / revenue",
+            (Param("ev", "Enterprise value"), P_REVENUE),
+            valuation.val_ev_revenue, "=VAL_EV_REVENUE(285, 2.5)", "114",
+            lambda ev, r: f"{ev}/{r}", lambda ev, r: f"{r}=0", lambda ev, r: f"{r}<0"),
+    _metric("VAL_PREMIUM", "Valuation", "Premium of a multiple over a peer's: m / peer - 1",
+            (Param("multiple", "The company's multiple"),
+             Param("peer_multiple", "The peer's (or peer median) multiple")),
+            valuation.val_premium, "=VAL_PREMIUM(1499.1, 11.5)", "129.36 (12,936%)",
+            lambda m, p: f"{m}/{p}-1", lambda m, p: f"{p}=0", lambda m, p: f"OR({p}<0,{m}<0)"),
+    _metric("VAL_IMPLIED_CAGR", "Valuation",
+            "Revenue growth a year needed to grow into a target multiple in N years",
+            (P_MARKET_CAP, P_REVENUE, P_TARGET,
+             Param("years", "Years to get there"), P_DISCOUNT),
+            valuation.val_implied_cagr, "=VAL_IMPLIED_CAGR(323.2, 0.2156, 11.5, 5)",
+            "1.6487 (165% a year)",
+            lambda mc, r, t, y, d: f"({mc}*(1+{d})^{y}/{t}/{r})^(1/{y})-1",
+            lambda mc, r, t, y, d: f"{y}<=0", lambda mc, r, t, y, d: f"{mc}<0",
+            lambda mc, r, t, y, d: f"{r}=0", lambda mc, r, t, y, d: f"{r}<0",
+            lambda mc, r, t, y, d: f"{t}<=0", lambda mc, r, t, y, d: f"{d}<=-1"),
+    _metric("VAL_YEARS_TO_JUSTIFY", "Valuation",
+            "Years until the valuation sits at a target multiple, revenue growing at a rate",
+            (P_MARKET_CAP, P_REVENUE, P_TARGET,
+             Param("growth", "Yearly revenue growth (decimal)"), P_DISCOUNT),
+            valuation.val_years_to_justify, "=VAL_YEARS_TO_JUSTIFY(323.2, 0.2156, 11.5, 100%)",
+            "7.03",
+            lambda mc, r, t, g, d: (f"IF({_ratio(mc, r, t)}<=1,0,"
+                                    f"LN({_ratio(mc, r, t)})/LN((1+{g})/(1+{d})))"),
+            lambda mc, r, t, g, d: f"{mc}<0", lambda mc, r, t, g, d: f"{r}=0",
+            lambda mc, r, t, g, d: f"{r}<0", lambda mc, r, t, g, d: f"{t}<=0",
+            lambda mc, r, t, g, d: f"{d}<=-1", lambda mc, r, t, g, d: f"{g}<=-1",
+            lambda mc, r, t, g, d: f"AND({g}<={d},{mc}>{t}*{r})"),
+    Entry("VAL_DCF", "Valuation",
+          "Present value of yearly cash flows (NPV convention), plus a Gordon terminal value",
+          (Param("cash_flows", "Yearly cash flows, first one a year from now", "range"),
+           Param("discount_rate", "Yearly discount rate (decimal)"),
+           Param("terminal_growth", "Growth after the last year (decimal); blank for none",
+                 optional=True)),
+          valuation.val_dcf, "=VAL_DCF({100,110,121}, 10%)", "272.73", "number",
+          valuation.dcf_outcome,
+          lambda f, r, g: (f'NPV({r},{f})+IF({g}="",0,INDEX({f},COUNT({f}))*(1+{g})'
+                           f"/({r}-{g})/(1+{r})^COUNT({f}))"),
+          (lambda f, r, g: f"{r}<=-1", lambda f, r, g: f'AND({g}<>"",{r}<={g})'),
+          (NUM, NUM)),
+    _metric("VAL_FAILURE_ADJUSTED", "Valuation",
+            "Value weighted by the chance of failure: V x (1 - p) + distress x p",
+            (Param("going_concern_value", "Value if the company survives"),
+             Param("failure_probability", "Chance it fails (decimal, 0 to 1)"),
+             Param("distress_proceeds", "What is recovered if it fails")),
+            valuation.val_failure_adjusted, "=VAL_FAILURE_ADJUSTED(100, 20%, 30)", "86",
+            lambda v, p, d: f"{v}*(1-{p})+{d}*{p}", lambda v, p, d: f"OR({p}<0,{p}>1)"),
+    _metric("VAL_MARKET_SHARE", "Valuation", "Revenue as a share of a market",
+            (P_REVENUE, Param("market_size", "Size of the market, same currency and scale")),
+            valuation.val_market_share, "=VAL_MARKET_SHARE(0.191, 993)", "0.000192 (0.02%)",
+            lambda r, m: f"{r}/{m}", lambda r, m: f"{m}=0", lambda r, m: f"{m}<0"),
+    # --- burn -------------------------------------------------------------------------
+    _metric("BURN_MONTHS", "Burn", "Whole months in a reporting period (DATEDIF to end + 1)",
+            (P_START_DATE, P_END_DATE), burn.burn_months,
+            '=BURN_MONTHS("2022-01-01", "2025-06-30")', "42",
+            _months, lambda s, e: f"{s}>{e}"),
+    _metric("BURN_MONTHLY", "Burn",
+            "Average monthly burn over a period (loss-based proxy: losses include non-cash items)",
+            (P_LOSS, P_START_DATE, P_END_DATE), burn.burn_monthly,
+            '=BURN_MONTHLY(6238, "2022-01-01", "2025-06-30")', "148.5 (RMB m, Zhipu)",
+            lambda x, s, e: f"{x}/{_months(s, e)}",
+            lambda x, s, e: f"{s}>{e}", lambda x, s, e: f"{_months(s, e)}=0"),
+    _metric("BURN_ANNUAL", "Burn", "Average yearly burn over a period (loss-based proxy)",
+            (P_LOSS, P_START_DATE, P_END_DATE), burn.burn_annual,
+            '=BURN_ANNUAL(1320, "2022-01-01", "2025-09-30")', "352 (US$m, MiniMax)",
+            lambda x, s, e: f"{x}/{_months(s, e)}*12",
+            lambda x, s, e: f"{s}>{e}", lambda x, s, e: f"{_months(s, e)}=0"),
+    _metric("BURN_NET", "Burn", "Net burn: gross burn - cash revenue (negative: generates cash)",
+            (Param("gross_burn", "Cash spent in the period"),
+             Param("cash_revenue", "Cash collected in the period")),
+            burn.burn_net, "=BURN_NET(150, 20)", "130", lambda g, c: f"{g}-{c}"),
+    _metric("BURN_RUNWAY", "Burn", "Months of cash left: cash / monthly burn",
+            (P_CASH, P_BURN), burn.burn_runway, "=BURN_RUNWAY(3000, 148.5)", "20.2",
+            lambda c, b: f"{c}/{b}", lambda c, b: f"{c}<0", lambda c, b: f"{b}<=0"),
+    _metric("BURN_CASH_ZERO_DATE", "Burn", "The date the cash runs out at the current burn",
+            (P_CASH, P_BURN, Param("as_of", "Date the cash balance was measured", "date")),
+            burn.burn_cash_zero_date, '=BURN_CASH_ZERO_DATE(1200, 100, "2026-02-24")',
+            "2027-02-24",
+            lambda c, b, a: f"INT({a}+{c}/{b}*(365.25/12))",
+            lambda c, b, a: f"{c}<0", lambda c, b, a: f"{b}<=0", returns="date"),
+    _metric("BURN_MULTIPLE", "Burn", "Burn multiple: net burn / net new revenue",
+            (Param("net_burn", "Net cash burned in the period"),
+             Param("net_new_revenue", "Revenue added in the same period")),
+            burn.burn_multiple, "=BURN_MULTIPLE(150, 50)", "3",
+            lambda b, r: f"{b}/{r}",
+            lambda b, r: f"{b}<0", lambda b, r: f"{r}=0", lambda b, r: f"{r}<0"),
+    _metric("BURN_LOSS_TO_REVENUE", "Burn", "Loss per unit of revenue: loss / revenue",
+            (Param("loss", "Net loss (positive number)"), P_REVENUE),
+            burn.burn_loss_to_revenue, "=BURN_LOSS_TO_REVENUE(1320, 53.44)", "24.7",
+            lambda x, r: f"{x}/{r}", lambda x, r: f"{r}=0", lambda x, r: f"{r}<0"),
+    _metric("BURN_RULE_OF_40", "Burn", "Rule of 40: revenue growth + margin (0.4 passes)",
+            (Param("revenue_growth", "Yearly revenue growth (decimal)"),
+             Param("margin", "Profit or free-cash-flow margin (decimal)")),
+            burn.burn_rule_of_40, "=BURN_RULE_OF_40(60%, -30%)", "0.3 (30%: below the bar)",
+            lambda g, m: f"{g}+{m}"),
+    # --- data ---------------------------------------------------------------------------
+    Entry("DATA_FACT", "Data", "A figure from the dataset (percentages as decimals)",
+          (Param("company", "Company name, e.g. Zhipu", "text"),
+           Param("metric", "Metric name, e.g. revenue", "text"),
+           Param("qualifier", "For a range: low, high or mid (default)", "text",
+                 optional=True)),
+          data.data_fact, '=DATA_FACT("Zhipu", "revenue")', "191 (RMB m)", "number",
+          data.data_fact_outcome),
+    Entry("DATA_SOURCE", "Data", "Where a figure comes from (article, date, paragraph)",
+          (Param("company", "Company name", "text"), Param("metric", "Metric name", "text")),
+          data.data_source, '=DATA_SOURCE("Zhipu", "revenue")',
+          "2026-02-24 article, para 20: revenue for 2025", "text", data.data_source_outcome),
+    Entry("DATA_TABLE", "Data", "The dataset, or one company's rows, as a table with headers",
+          (Param("company", "Company name; blank for every company", "text", optional=True),),
+          data.data_table, '=DATA_TABLE("Zhipu")', "8 rows x 10 columns: header and 7 facts", "table"),
+    Entry("DATA_COMPANIES", "Data", "The companies of the dataset, as a column",
+          (), data.data_companies, "=DATA_COMPANIES()", "MiniMax+Zhipu, MiniMax, Zhipu, ...",
+          "column"),
+)
+
+BY_NAME: dict[str, Entry] = {e.name: e for e in CATALOG}
+
+
+def entry(name: str) -> Entry:
+    """The catalog entry of an Excel function name (case-insensitive)."""
+    return BY_NAME[name.upper()]
