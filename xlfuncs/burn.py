@@ -101,7 +101,11 @@ def burn_runway(cash, monthly_burn):
     return cash / monthly_burn
 
 
-@metric(*_RUNWAY_GUARDS, kinds={"as_of": "date"}, returns="date")
+@metric(
+    *_RUNWAY_GUARDS,
+    Guard(NUM, "the cash lasts beyond 9999-12-31, the end of Excel's calendar",
+          lambda c, b, a: a + c / b * DAYS_PER_MONTH >= inputs.MAX_SERIAL + 1),
+    kinds={"as_of": "date"}, returns="date")
 def burn_cash_zero_date(cash, monthly_burn, as_of):
     """The day the cash runs out: as_of + runway, a month being 365.25 / 12 days.
 

@@ -351,3 +351,7 @@ def data_companies(path: str | None = None) -> list[str]:
     ['MiniMax+Zhipu', 'MiniMax', 'Zhipu']
     """
     return list(dataset(path).companies)
+
+
+data_fact.outcome = data_fact_outcome  # type: ignore[attr-defined]
+data_source.outcome = data_source_outcome  # type: ignore[attr-defined]

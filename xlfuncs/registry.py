@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import burn, data, fx, valuation
+from . import burn, data, fx, inputs, valuation
 from .elementwise import Outcome
 from .errors import DIV0, NA, NUM, VALUE
 
@@ -295,7 +295,9 @@ CATALOG: tuple[Entry, ...] = (
             burn.burn_cash_zero_date, '=BURN_CASH_ZERO_DATE(1200, 100, "2026-02-24")',
             "2027-02-24",
             lambda c, b, a: f"INT({a}+{c}/{b}*(365.25/12))",
-            lambda c, b, a: f"{c}<0", lambda c, b, a: f"{b}<=0", returns="date"),
+            lambda c, b, a: f"{c}<0", lambda c, b, a: f"{b}<=0",
+            lambda c, b, a: f"{a}+{c}/{b}*(365.25/12)>={inputs.MAX_SERIAL + 1:.0f}",
+            returns="date"),
     _metric("BURN_MULTIPLE", "Burn", "Burn multiple: net burn / net new revenue",
             (Param("net_burn", "Net cash burned in the period"),
              Param("net_new_revenue", "Revenue added in the same period")),

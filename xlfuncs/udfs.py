@@ -107,8 +107,9 @@ def to_excel(outcome: Outcome, officejs: bool = OFFICEJS) -> Any:
         error = outcome.error(int(outcome.status[()]))
         if error is not None and error.code == VALUE:
             raise XlwingsError(error.reason)
-    status = outcome.status.reshape(-1, 1) if outcome.status.ndim == 1 else outcome.status
-    status = status.reshape(1, 1) if status.ndim == 0 else status
+    # Excel's shapes are 2-D. Office.js sends 2-D ranges, but xlwings flattens a one-row
+    # range to a 1-D list before we see it: so 1-D means a row.
+    status = np.atleast_2d(outcome.status)
     values = outcome.values.reshape(status.shape)
     if outcome.returns == "date":
         grid = np.empty(status.shape, dtype=object)
@@ -133,7 +134,7 @@ def _answer(entry: Entry, args: tuple[Any, ...]) -> Any:
                 frame[column] = [None if v is None or v != v else v.date()
                                  for v in frame[column]]
             return frame
-        if entry.returns == "column":
+        if entry.returns == "column":  # one company a row
             return [[item] for item in entry.func(*args)]
         assert entry.outcome is not None
         return to_excel(entry.outcome(*args))
@@ -159,7 +160,12 @@ def _make_udf(entry: Entry) -> Callable[..., Any]:
     # every input itself and to_excel builds the JSON grid), ~10x faster on big ranges.
     raw = OFFICEJS and entry.returns not in ("table", "column")
     for p in entry.params:
-        udf = xw.arg(p.name, "raw", doc=p.doc)(udf) if raw else xw.arg(p.name, doc=p.doc)(udf)
+        if raw:
+            udf = xw.arg(p.name, "raw", doc=p.doc)(udf)
+        elif OFFICEJS or entry.returns in ("table", "column"):
+            udf = xw.arg(p.name, doc=p.doc)(udf)
+        else:  # classic xlwings: keep a range 2-D so a column stays a column
+            udf = xw.arg(p.name, doc=p.doc, ndim=2)(udf)
     if raw:
         udf = xw.ret("raw")(udf)
     elif entry.returns == "table":

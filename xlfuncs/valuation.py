@@ -279,3 +279,6 @@ def val_dcf(cash_flows: Any, discount_rate: Any, terminal_growth: Any = None) ->
     1250.0
     """
     return dcf_outcome(cash_flows, discount_rate, terminal_growth).python()
+
+
+val_dcf.outcome = dcf_outcome  # type: ignore[attr-defined]

@@ -1,0 +1,42 @@
+"""Calling the Excel functions exactly as Excel's Office.js client does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import xlwings as xw
+from xlwings import server
+
+import xlfuncs.udfs as udfs
+
+
+def as_range(value: Any) -> list[list[Any]]:
+    """Office.js sends every argument as a 2-D list; a scalar is a 1 x 1 range."""
+    if isinstance(value, list):
+        return value if value and isinstance(value[0], list) else [[v] for v in value]
+    return [[value]]
+
+
+def call(name: str, *args: Any) -> Any:
+    """Call an xlfuncs function through xlwings' custom-function runtime."""
+    payload = {
+        "func_name": name.lower(),
+        "args": [as_range(a) for a in args],
+        "caller_address": "Sheet1!A1",
+        "formula_name": name.upper(),
+        "version": xw.__version__,
+        "runtime": "1.4",
+        "culture_info_name": "en-US",
+        "date_format": "yyyy-mm-dd",
+        "client": "Office.js",
+    }
+    result = asyncio.run(server.custom_functions_call(payload, udfs))
+    json.dumps(result, allow_nan=False)  # what the server sends must be valid JSON
+    return result
+
+
+def error(kind: str) -> dict[str, str]:
+    """The Office.js representation of an Excel error ("Div0", "Num", ...)."""
+    return {"type": "Error", "errorType": kind}
