@@ -43,7 +43,8 @@ def as_object_array(value: Any) -> np.ndarray:
         try:
             return np.array(value, dtype=object)
         except ValueError as exc:  # numpy refuses ragged nesting
-            raise XlfuncsError("ragged range: every row must have the same number of cells") from exc
+            raise XlfuncsError(
+                "ragged range: every row must have the same number of cells") from exc
     arr = np.empty((), dtype=object)
     arr[()] = value
     return arr
