@@ -1,0 +1,89 @@
+"""The documentation shows real output: every example in the catalog and README holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from xlfuncs.cli import catalog_rows, main
+from xlfuncs.registry import CATALOG, Entry
+
+from .helpers import call
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def parse_argument(text: str) -> object:
+    text = text.strip()
+    if text.startswith('"'):
+        return text.strip('"')
+    if text.startswith("{"):
+        return [[float(v) for v in text.strip("{}").split(",")]]
+    if text.endswith("%"):
+        return float(text[:-1]) / 100
+    return float(text)
+
+
+def example_arguments(entry: Entry) -> list[object]:
+    inside = re.fullmatch(rf"={entry.name}\((.*)\)", entry.example).group(1)
+    parts = re.findall(r'"[^"]*"|\{[^}]*\}|[^,]+', inside)
+    return [parse_argument(p) for p in parts]
+
+
+@pytest.mark.parametrize("entry", CATALOG, ids=[e.name for e in CATALOG])
+def test_each_example_gives_the_result_the_docs_show(entry: Entry) -> None:
+    result = call(entry.name, *example_arguments(entry))
+    shown = entry.example_result
+    if entry.returns == "table":
+        rows, columns = map(int, re.findall(r"\d+", shown)[:2])
+        assert (len(result), len(result[0])) == (rows, columns)
+    elif entry.returns == "column":
+        assert [r[0] for r in result[:3]] == [s.strip() for s in shown.split(",")[:3]]
+    elif entry.returns == "text":
+        assert result[0][0] == shown
+    elif entry.returns == "date":
+        serial = result[0][0]["basicValue"]
+        assert dt.date(1899, 12, 30) + dt.timedelta(days=serial) == dt.date.fromisoformat(shown)
+    else:
+        number = re.match(r"-?[\d,]*\.?\d+", shown).group(0).replace(",", "")
+        decimals = len(number.split(".")[1]) if "." in number else 0
+        assert round(result[0][0], decimals) == pytest.approx(float(number)), entry.name
+
+
+def test_readme_documents_every_function_with_its_example() -> None:
+    text = README.read_text(encoding="utf-8")
+    for entry in CATALOG:
+        assert f"`{entry.signature}`" in text, entry.name
+        assert f"`{entry.example}`" in text, entry.name
+
+
+def test_readme_opens_with_the_two_setup_commands() -> None:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    block = lines[lines.index("```bash") + 1: lines.index("```bash") + 3]
+    assert block[0].startswith("python3 -m pip install -e .") and "xlfuncs" in block[0]
+    assert block[1] == 'python3 -m pip install -e ".[test]" && python3 -m pytest'
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert block[1] in ci
+
+
+def test_functions_command_lists_every_function(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["functions"]) == 0
+    out = capsys.readouterr().out
+    for entry in CATALOG:
+        assert entry.signature in out and entry.summary in out
+    assert main(["functions", "--format", "json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out) == catalog_rows()
+
+
+def test_facts_command_checks_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["facts", "--check"]) == 0
+    assert "30 facts" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("company\nx\n", encoding="utf-8")
+    assert main(["facts", "--check", "--data", str(bad)]) == 2
+    assert f"{bad}, row 1, column 'metric'" in capsys.readouterr().err
