@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import inputs
-from .elementwise import STATUS_BLANK, STATUS_OK, Outcome, broadcast
+from .elementwise import STATUS_BLANK, STATUS_OK, Guard, Outcome, broadcast, metric
 from .errors import NA, VALUE, DataFileError, XlError, XlfuncsError
 
 COLUMNS = ("company", "metric", "value", "unit", "currency", "period_start", "period_end",
@@ -355,3 +355,25 @@ def data_companies(path: str | None = None) -> list[str]:
 
 data_fact.outcome = data_fact_outcome  # type: ignore[attr-defined]
 data_source.outcome = data_source_outcome  # type: ignore[attr-defined]
+
+BILLIONS_PER_UNIT = {"tn": 1000.0, "bn": 1.0, "m": 0.001, "k": 0.000001}
+SCALE_UNITS = tuple(BILLIONS_PER_UNIT)
+
+
+def _billions_per_unit(units: np.ndarray) -> np.ndarray:
+    lookup = np.vectorize(lambda u: BILLIONS_PER_UNIT.get(str(u), np.nan), otypes=[float])
+    return lookup(units) if units.size else units.astype(float)
+
+
+@metric(
+    Guard(NA, "unit is not a scale of money (tn, bn, m or k)",
+          lambda v, u: np.isnan(_billions_per_unit(u))),
+    kinds={"unit": "text"},
+)
+def in_billions(value, unit):
+    """An amount in billions of its currency, from its unit (tn, bn, m or k).
+
+    >>> in_billions(53.44, "m")
+    0.05344
+    """
+    return value * _billions_per_unit(unit)

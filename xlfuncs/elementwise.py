@@ -31,7 +31,7 @@ from . import inputs
 from .errors import NUM, VALUE, XlError, XlfuncsError
 
 ArgKind = Literal["number", "date", "text"]
-ReturnKind = Literal["number", "date", "text"]
+ReturnKind = Literal["number", "date", "text", "bool"]
 
 # Outcome.status codes: 0 and 1 are fixed, errors are numbered from 2 upwards.
 STATUS_OK = 0
@@ -77,6 +77,9 @@ class Outcome:
             texts = np.where(self.status == STATUS_OK, self.values, None)
             return texts[()] if self.scalar else texts
         values = np.where(self.status == STATUS_OK, self.values, np.nan)
+        if self.returns == "bool":
+            flags = np.where(self.status == STATUS_OK, self.values == 1, None)
+            return flags[()] if self.scalar else flags
         if self.returns == "date":
             days = inputs.serials_to_datetime64(values)
             if self.scalar:
@@ -92,7 +95,11 @@ class Outcome:
         out: list[Any] = []
         for value, status in zip(flat_values.tolist(), flat_status.tolist(), strict=True):
             if status == STATUS_OK:
-                out.append(inputs.serial_to_date(value) if self.returns == "date" else value)
+                if self.returns == "date":
+                    value = inputs.serial_to_date(value)
+                elif self.returns == "bool":
+                    value = value == 1
+                out.append(value)
             elif status == STATUS_BLANK:
                 out.append(None)
             else:

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import burn, data, fx, inputs, valuation
+from . import burn, checks, data, fx, inputs, valuation
 from .elementwise import Outcome
 from .errors import DIV0, NA, NUM, VALUE
 
 ParamKind = Literal["number", "date", "text", "range"]
-Returns = Literal["number", "date", "text", "table", "column"]
+Returns = Literal["number", "date", "text", "bool", "table", "column"]
 
 # Excel's error constants, written as Excel writes them; #N/A as NA(), its portable form.
 EXCEL_ERROR = {DIV0: "#DIV/0!", NUM: "#NUM!", NA: "NA()", VALUE: "#VALUE!"}
@@ -334,9 +334,77 @@ CATALOG: tuple[Entry, ...] = (
           "column"),
 )
 
-BY_NAME: dict[str, Entry] = {e.name: e for e in CATALOG}
+SCALE_LIST = "{" + ",".join(f'"{u}"' for u in data.SCALE_UNITS) + "}"
+SCALE_FACTORS = ",".join(
+    f"{f:.6f}".rstrip("0").rstrip(".") for f in data.BILLIONS_PER_UNIT.values())
+
+# Formulas the workbook writes that are not Excel functions of the add-in: unit scaling
+# and the model checks. Same rules: one Python body, one native formula, tested alike.
+WORKBOOK_ONLY: tuple[Entry, ...] = (
+    _metric("DATA_IN_BILLIONS", "Data", "An amount in billions, from its unit",
+            (Param("value", "Amount"), Param("unit", "tn, bn, m or k", "text")),
+            data.in_billions, '=DATA_IN_BILLIONS(53.44, "m")', "0.05344",
+            lambda v, u: f"{v}*CHOOSE(MATCH({u},{SCALE_LIST},0),{SCALE_FACTORS})",
+            lambda v, u: f"ISNA(MATCH({u},{SCALE_LIST},0))"),
+    _metric("CHECK_AT_LEAST", "Checks", "TRUE when value >= bound",
+            (Param("value", "Value"), Param("bound", "Lower bound")),
+            checks.check_at_least, "=CHECK_AT_LEAST(623.2, 620)", "TRUE",
+            lambda v, b: f"{v}>={b}", returns="bool"),
+    _metric("CHECK_BETWEEN", "Checks", "TRUE when low <= value <= high",
+            (Param("value", "Value"), Param("low", "Lower bound"), Param("high", "Upper bound")),
+            checks.check_between, "=CHECK_BETWEEN(7.8, 7.75, 7.85)", "TRUE",
+            lambda v, lo, hi: f"AND({v}>={lo},{v}<={hi})", returns="bool"),
+    _metric("CHECK_CLOSE", "Checks", "TRUE when value is within a relative tolerance",
+            (Param("value", "Value"), Param("expected", "Expected value"),
+             Param("tolerance", "Relative tolerance, e.g. 1%")),
+            checks.check_close, "=CHECK_CLOSE(369.8, 370, 1%)", "TRUE",
+            lambda v, e, t: f"ABS({v}/{e}-1)<={t}",
+            lambda v, e, t: f"{t}<0", lambda v, e, t: f"{e}=0", returns="bool"),
+)
+
+BY_NAME: dict[str, Entry] = {e.name: e for e in (*CATALOG, *WORKBOOK_ONLY)}
 
 
 def entry(name: str) -> Entry:
     """The catalog entry of an Excel function name (case-insensitive)."""
     return BY_NAME[name.upper()]
+
+
+def example_arguments(item: Entry) -> list[Any]:
+    """The arguments of a catalog example formula, as Python values.
+
+    >>> example_arguments(entry("VAL_DCF"))
+    [[[100.0, 110.0, 121.0]], 0.1]
+    """
+    import re
+
+    inside = re.fullmatch(rf"={item.name}\((.*)\)", item.example)
+    if inside is None:
+        raise ValueError(f"{item.name}: example {item.example!r} is not a call of it")
+    arguments: list[Any] = []
+    for part in re.findall(r'"[^"]*"|\{[^}]*\}|[^,]+', inside.group(1)):
+        text = part.strip()
+        if text.startswith('"'):
+            arguments.append(text.strip('"'))
+        elif text.startswith("{"):
+            arguments.append([[float(v) for v in text.strip("{}").split(",")]])
+        elif text.endswith("%"):
+            arguments.append(float(text[:-1]) / 100)
+        else:
+            arguments.append(float(text))
+    return arguments
+
+
+def example_value(item: Entry) -> Any:
+    """The first cell of what a catalog example answers: a number, date, text, bool, None
+    (blank) or an Excel error code."""
+    args = example_arguments(item)
+    if item.returns == "table":
+        return str(item.func(*args).columns[0])
+    if item.returns == "column":
+        return item.func(*args)[0]
+    assert item.outcome is not None
+    answer = item.outcome(*args).cells()
+    while isinstance(answer, list):
+        answer = answer[0]
+    return answer.code if hasattr(answer, "code") else answer

@@ -1,0 +1,94 @@
+"""Columns of formulas: the native formula text and the Python value of every row at once.
+
+A calculated column is one registry entry applied to argument columns. Its formula is
+composed once as a template (``§`` standing for the row number) and its values for all
+rows come from one vectorised call of the core function, so a 10,000-company sheet costs
+a handful of numpy calls, not 10,000 Python ones.
+
+Errors propagate as Excel propagates them: an argument cell in error makes the formula's
+blank test ``OR(a="", b="")`` return that error (the first argument's, in order), before
+any blank or guard is looked at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..elementwise import STATUS_OK
+from ..registry import Entry
+
+ROW = "§"  # stands for the row number in a formula template
+
+
+@dataclass(frozen=True)
+class Column:
+    """Values of a column (or of one named input, broadcast) and how to refer to them."""
+
+    ref: str                 # e.g. "E§", "Inputs!$C$5" or "USD_HKD"; ROW marks the row
+    data: np.ndarray         # float (NaN blank) or object (None blank); dates as serials
+    errors: np.ndarray       # object: None, or the Excel error code of that cell
+    template: str | None = None          # a calculated column's formula, ROW for the row
+    links: tuple[str | None, ...] | None = None  # a link column: each row's source cell
+
+    def formula(self, index: int, row: int) -> str | None:
+        """The formula of one row (None: a value cell, or an empty link)."""
+        if self.template is not None:
+            return "=" + self.template.replace(ROW, str(row))
+        if self.links is not None:
+            target = self.links[index]
+            return None if target is None else "=" + target
+        return None
+
+    def cell(self, index: int) -> Any:
+        """The cached value of one row: a number, text, True/False, "" or an error code."""
+        error = self.errors[index] if self.errors.ndim else self.errors[()]
+        if error is not None:
+            return error
+        value = self.data[index] if self.data.ndim else self.data[()]
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        return value.item() if isinstance(value, np.generic) else value
+
+    def at(self, row: int) -> str:
+        return self.ref.replace(ROW, str(row))
+
+
+def constant(ref: str, value: Any) -> Column:
+    """A named input or literal: one value for every row."""
+    data = np.array(value if value is not None else np.nan,
+                    dtype=object if isinstance(value, str) else np.float64)
+    return Column(ref, data, np.array(None, dtype=object))
+
+
+def values(ref: str, items: list[Any] | np.ndarray, text: bool = False,
+           links: list[str | None] | None = None) -> Column:
+    """A column of data, or of links to data (``links``: each row's source cell, whose
+    value is ``items``); None or NaN is a blank cell."""
+    if text:
+        data = np.array([None if v is None or v == "" else v for v in items], dtype=object)
+    else:
+        data = np.array([np.nan if v is None else v for v in items], dtype=np.float64)
+    return Column(ref, data, np.full(len(items), None, dtype=object),
+                  links=None if links is None else tuple(links))
+
+
+def apply(entry: Entry, ref: str, *args: Column) -> Column:
+    """The column ``entry(*args)``: its formula template and every row's value."""
+    assert entry.outcome is not None
+    template = entry.excel(*(a.ref for a in args))[1:]
+    outcome = entry.outcome(*(a.data for a in args))
+    status = outcome.status
+    data = np.where(status == STATUS_OK, outcome.values,
+                    None if outcome.returns == "text" else np.nan)
+    if outcome.returns == "bool":
+        data = np.where(status == STATUS_OK, outcome.values == 1, None)
+    errors = np.full(status.shape, None, dtype=object)
+    for code in np.unique(status[status > 1]).tolist():
+        errors[status == code] = outcome.error(code).code  # type: ignore[union-attr]
+    for arg in reversed(args):  # the first argument in error wins, as in Excel's OR()
+        if arg.errors.ndim or arg.errors[()] is not None:
+            errors = np.where(np.not_equal(arg.errors, None), arg.errors, errors)
+    return Column(ref, np.asarray(data), np.asarray(errors, dtype=object), template)

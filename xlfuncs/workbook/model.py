@@ -1,0 +1,187 @@
+"""From the facts to the workbook's model: the Facts rows, the companies, the inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import fx
+from ..data import BILLIONS_PER_UNIT
+from ..inputs import date_to_serial
+
+# Metrics that make a row a company of the Valuation and Burn sheets. Names with a "+"
+# ("MiniMax+Zhipu") are combined figures: they feed the checks, not a row of their own.
+COMPANY_METRICS = ("market_value", "revenue", "cumulative_loss", "net_profit", "issue_price")
+YEAR_SUFFIX = re.compile(r"^(?P<base>.+)_(?P<year>\d{4})$")
+
+
+@dataclass
+class FactRow:
+    """One row of the Facts sheet: a company's metric, a range merged into one row."""
+
+    company: str
+    metric: str
+    value: float          # Excel's convention: percentages as decimals, a range's midpoint
+    low: float | None
+    high: float | None
+    unit: str
+    currency: str
+    period_start: float | None   # Excel serials
+    period_end: float | None
+    as_of: float | None
+    qualifier: str        # =, >=, ~ or "range"
+    source: str
+    row: int = 0          # its row on the Facts sheet, once laid out
+
+    @property
+    def billions(self) -> float | None:
+        factor = BILLIONS_PER_UNIT.get(self.unit)
+        return None if factor is None else self.value * factor
+
+
+def _serial(value: Any) -> float | None:
+    return None if pd.isna(value) else date_to_serial(value.date())
+
+
+def fact_rows(facts: pd.DataFrame) -> list[FactRow]:
+    """One row per company and metric, in file order; low/high rows become one range."""
+    rows: dict[tuple[str, str], FactRow] = {}
+    for r in facts.itertuples(index=False):
+        value = r.value / 100 if r.unit == "%" else float(r.value)
+        key = (r.company, r.metric)
+        if key in rows and r.qualifier in ("low", "high"):
+            existing = rows[key]
+            setattr(existing, r.qualifier, value)
+            existing.value = (existing.low + existing.high) / 2  # type: ignore[operator]
+            continue
+        rows[key] = FactRow(
+            r.company, r.metric, value,
+            value if r.qualifier == "low" else None, value if r.qualifier == "high" else None,
+            r.unit, r.currency, _serial(r.period_start), _serial(r.period_end),
+            _serial(r.as_of), "range" if r.qualifier in ("low", "high") else r.qualifier,
+            r.source)
+    return list(rows.values())
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A global input of the Inputs sheet, kept as a named range."""
+
+    name: str
+    label: str
+    value: Any
+    unit: str
+    number_format: str
+    source: str
+    low: float | None = None   # data validation bounds
+    high: float | None = None
+    kind: str = "decimal"      # decimal, date, whole
+
+
+ASSUMPTIONS = (
+    Assumption("Valuation_Date", "Valuation date", dt.date(2026, 2, 24), "date", "yyyy-mm-dd",
+               "The article's date (2026-02-24)", kind="date"),
+    Assumption("USD_HKD", "USD/HKD exchange rate", fx.USD_HKD_DEFAULT, "HKD per USD",
+               "0.0000", "Centre of the Hong Kong dollar's 7.75-7.85 band (Linked Exchange "
+               "Rate System); spot for market values", 1, 20),
+    Assumption("HKD_Band_Low", "HKD band, strong side", fx.HKD_BAND[0], "HKD per USD",
+               "0.00", "Convertibility undertaking, strong side", 1, 20),
+    Assumption("HKD_Band_High", "HKD band, weak side", fx.HKD_BAND[1], "HKD per USD",
+               "0.00", "Convertibility undertaking, weak side", 1, 20),
+    Assumption("USD_CNY", "USD/CNY exchange rate", fx.USD_CNY_DEFAULT, "CNY per USD", "0.0000",
+               "Mean of the rates the article's own conversions imply (paras 20 and 22: "
+               "6.924 and 6.894); use the period's average for flows", 1, 20),
+    Assumption("FX_Tolerance", "Tolerance of the conversion checks", 0.01, "% (relative)",
+               "0.0%", "The article rounds its conversions (RMB 370m, RMB 9.1bn)", 0, 1),
+    Assumption("Peer_Multiple", "Peer EV/Sales multiple", 11.5, "x", '0.0"x"',
+               "Damodaran, January 2025: US software (system & application) EV/Sales, "
+               "about 11.5x", 0.1, 1000),
+    Assumption("Target_Multiple", "Target P/S multiple to grow into", 11.5, "x", '0.0"x"',
+               "Assumption: the peer multiple; change to test others", 0.1, 1000),
+    Assumption("Years", "Years to grow into the target", 5, "years", "0",
+               "Assumption", 0.5, 50),
+    Assumption("Revenue_Growth", "Revenue growth a year", 0.5, "% a year", "0.0%",
+               "Assumption for years-to-justify and the projection", -0.99, 10),
+    Assumption("Discount_Rate", "Discount rate (market value grows at)", 0.1, "% a year",
+               "0.0%", "Assumption: a cost of equity for young tech companies", -0.99, 1),
+    Assumption("Failure_Probability", "Probability of failure", 0.2, "% (probability)",
+               "0.0%", "Assumption (Damodaran: failure risk as a probability, not in the "
+               "discount rate)", 0, 1),
+    Assumption("Check_Tolerance", "Tolerance of exact checks", 1e-9, "relative", "0.0E+00",
+               "Floating-point rounding only", 0, 1),
+)
+
+GRID_MULTIPLES = (5.0, 8.0, 11.5, 15.0, 20.0, 30.0)
+GRID_YEARS = (3.0, 5.0, 7.0, 10.0, 15.0)
+PROJECTION_YEARS = 10
+
+
+@dataclass
+class CompanyInputs:
+    """What a person types per company on the Inputs sheet (kept across rebuilds)."""
+
+    cash: float | None = None         # HK$ bn
+    cash_as_of: float | None = None   # Excel serial
+    distress: float | None = 0.0      # HK$ bn recovered if the company fails
+    comment: str = ""
+
+
+def default_company_inputs(company: str) -> CompanyInputs:
+    """The article gives no cash balances; for the two listed start-ups we start from an
+    illustrative half each of the HK$9bn they raised together (para 25), said so in the
+    comment, for a person to replace with the filings' figure."""
+    if company in ("MiniMax", "Zhipu"):
+        return CompanyInputs(4.5, date_to_serial(dt.date(2026, 2, 24)), 0.0,
+                             "Illustrative: half of the >HK$9bn raised by MiniMax and Zhipu "
+                             "together (article para 25); replace with the reported cash")
+    return CompanyInputs()
+
+
+@dataclass
+class Model:
+    """Everything the sheets are written from."""
+
+    facts: list[FactRow]
+    companies: list[str]
+    by_key: dict[tuple[str, str], FactRow]
+    assumptions: dict[str, Any]
+    company_inputs: dict[str, CompanyInputs]
+    grid_multiples: list[float]
+    grid_years: list[float]
+    card_company: str
+    scenario_company: str
+    carried: list[str] = field(default_factory=list)
+
+    def fact(self, company: str, metric: str) -> FactRow | None:
+        return self.by_key.get((company, metric))
+
+    def year_series(self) -> list[tuple[str, str, list[FactRow]]]:
+        """Metrics with a year suffix (alibaba_cloud_cap_2026...): one series each."""
+        series: dict[tuple[str, str], list[FactRow]] = {}
+        for fact in self.facts:
+            match = YEAR_SUFFIX.match(fact.metric)
+            if match:
+                series.setdefault((fact.company, match["base"]), []).append(fact)
+        return [(c, b, sorted(rows, key=lambda f: f.metric))
+                for (c, b), rows in series.items() if len(rows) > 1]
+
+
+def build_model(facts: pd.DataFrame) -> Model:
+    rows = fact_rows(facts)
+    by_key = {(f.company, f.metric): f for f in rows}
+    companies = list(dict.fromkeys(
+        f.company for f in rows if f.metric in COMPANY_METRICS and "+" not in f.company))
+    first = companies[0] if companies else ""
+    return Model(
+        rows, companies, by_key,
+        {a.name: (date_to_serial(a.value) if a.kind == "date" else a.value)
+         for a in ASSUMPTIONS},
+        {c: default_company_inputs(c) for c in companies},
+        list(GRID_MULTIPLES), list(GRID_YEARS),
+        "Zhipu" if "Zhipu" in companies else first,
+        "Zhipu" if "Zhipu" in companies else first,
+    )
