@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 
 from . import __version__
@@ -61,6 +62,31 @@ def _facts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    from .workbook import DEFAULT_OUT, build
+
+    live = sys.stderr.isatty()
+
+    def progress(message: str) -> None:
+        if live:  # a terminal: one line that updates in place
+            print(f"\r\033[Kxlfuncs build: {message}", end="", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    report = build(args.data, args.out or DEFAULT_OUT, args.keep_inputs, args.force,
+                   progress)
+    if live:
+        print("\r\033[K", end="", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    status = "pass" if report.checks_ok is True else "FAIL"
+    print(f"wrote {report.path} ({report.size / 1024:,.0f} KiB): {report.companies:,} "
+          f"companies, {report.facts:,} facts, checks {status}, {seconds:.2f} s")
+    for line in report.carried:
+        print(f"  kept input {line}")
+    if args.keep_inputs and not report.carried:
+        print(f"  no input of {args.keep_inputs} differed from the defaults")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlfuncs",
@@ -76,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     facts.add_argument("--data", help="facts CSV (default: $XLFUNCS_DATA or the article's)")
     facts.add_argument("--check", action="store_true", help="only validate and summarise")
     facts.set_defaults(run=_facts)
+
+    build = commands.add_parser("build", help="write the valuation workbook")
+    build.add_argument("--data", help="facts CSV (default: $XLFUNCS_DATA or the article's)")
+    build.add_argument("--out", help="where to write (default: workbooks/llm_valuation.xlsx)")
+    build.add_argument("--keep-inputs", metavar="OLD.xlsx",
+                       help="carry the input cells a colleague changed in OLD.xlsx")
+    build.add_argument("--force", action="store_true",
+                       help="overwrite a workbook that was edited since it was built")
+    build.set_defaults(run=_build)
     return parser
 
 

@@ -90,9 +90,17 @@ class Sheet:
         self.book = book
         self.title = title
         self.ws = book.wb.create_sheet(title)
+        # print landscape (set now: write-only sheets stream it before the rows)
+        self.ws.page_setup.orientation = "landscape"
         self.cached: list[Any] = []  # in document order, as the save step fills them
         self._pending: dict[int, Any] = {}
         self.rows = 0
+
+    def fit_width(self) -> None:
+        """Print one page wide (narrow sheets; wide tables repeat their titles instead)."""
+        self.ws.sheet_properties.pageSetUpPr.fitToPage = True
+        self.ws.page_setup.fitToWidth = 1
+        self.ws.page_setup.fitToHeight = 0
 
     def ref(self, column: int, row: int, absolute: bool = True) -> str:
         """An A1 reference to a cell of this sheet, from another sheet."""

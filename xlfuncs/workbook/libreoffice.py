@@ -45,7 +45,7 @@ def _run(args: list[str], workdir: Path, timeout: float) -> None:
     env = {**os.environ, "HOME": str(workdir)}
     subprocess.run([executable, f"-env:UserInstallation={profile.as_uri()}", "--headless",
                     "--norestore", "--nologo", *args], check=True, cwd=workdir, env=env,
-                   timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                   timeout=timeout, capture_output=True)
 
 
 def recalculate(workbook: Path, out_dir: Path, timeout: float = 600) -> Path:

@@ -57,6 +57,8 @@ def fact_rows(facts: pd.DataFrame) -> list[FactRow]:
             existing = rows[key]
             setattr(existing, r.qualifier, value)
             existing.value = (existing.low + existing.high) / 2  # type: ignore[operator]
+            if r.source != existing.source:
+                existing.source = f"{existing.source} | {r.source}"
             continue
         rows[key] = FactRow(
             r.company, r.metric, value,

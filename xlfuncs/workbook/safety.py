@@ -78,7 +78,7 @@ def edited_since_built(path: Path) -> bool:
         if "docProps/custom.xml" not in names:
             return True
         custom = archive.read("docProps/custom.xml").decode("utf-8", "replace")
-        found = re.search(rf'name="{FINGERPRINT}"[^>]*>\s*<vt:lpwstr>([0-9a-f]{{64}})<', custom)
+        found = re.search(rf'name="{FINGERPRINT}".*?<vt:lpwstr[^>]*>([0-9a-f]{{64}})<', custom)
         if not found:
             return True
         parts = {name: archive.read(name) for name in names}

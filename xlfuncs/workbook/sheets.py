@@ -11,6 +11,7 @@ Inputs are blue on pale yellow, formulas black, links to other cells green.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,7 +227,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
                         usd_hkd, usd_cny)
     v.calc("Price to earnings", "x", MULTIPLE, "VAL_PE", mv_hkd, profit_hkd)
     distress = v.add("Distress proceeds", "HK$ bn", BN, company_inputs_link(model, "distress",
-                                                                             "F"))
+                                                                             "D"))
     v.calc("Failure-adjusted value", "HK$ bn", BN, "VAL_FAILURE_ADJUSTED", mv_hkd,
            named("Failure_Probability", model), distress)
     return v
@@ -279,8 +280,8 @@ def plan_burn(model: Model, valuation: Layout) -> Layout:
                     link_same_row(revenue_spec.column, f"Valuation!${letter}${ROW}"))
     b.calc("Loss per unit of revenue", "x", MULTIPLE, "BURN_LOSS_TO_REVENUE", annual_hkd,
            revenue)
-    cash = b.add("Cash", "HK$ bn", BN, company_inputs_link(model, "cash", "C"))
-    as_of = b.add("Cash as of", "date", DATE, company_inputs_link(model, "cash_as_of", "D"))
+    cash = b.add("Cash", "HK$ bn", BN, company_inputs_link(model, "cash", "B"))
+    as_of = b.add("Cash as of", "date", DATE, company_inputs_link(model, "cash_as_of", "C"))
     b.calc("Runway", "months", "0.0", "BURN_RUNWAY", cash, monthly_hkd)
     b.calc("Cash runs out", "date", DATE, "BURN_CASH_ZERO_DATE", cash, monthly_hkd, as_of)
     b.add("Compute share of R&D", "%", "0%",
@@ -312,6 +313,11 @@ def header_rows(sheet: Sheet, title: str, note: str, plan: Plan) -> None:
 def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: Plan,
                       progress: Progress) -> Sheet:
     sheet = book.sheet(title)
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    sheet.ws.freeze_panes = f"B{FIRST}"
+    sheet.ws.print_title_rows = f"1:{FIRST - 1}"
+    sheet.ws.print_title_cols = "A:A"
+    sheet.widths(22, *[max(12, min(24, len(s.header) + 2)) for s in layout.specs])
     header_rows(sheet, title, note, plan)
     sheet.append([sheet.text("Company", HEADER)] +
                  [sheet.text(s.header, HEADER) for s in layout.specs])
@@ -333,14 +339,15 @@ def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: P
         sheet.append(cells)
         if index % 2000 == 1999:
             progress(f"{title}: {index + 1:,} of {total:,} companies")
-    sheet.ws.freeze_panes = f"B{FIRST}"
-    sheet.ws.print_title_rows = f"1:{FIRST - 1}"
-    sheet.widths(22, *[max(12, min(24, len(s.header) + 2)) for s in layout.specs])
     return sheet
 
 
 def write_about(book: Book, plan: Plan) -> None:
     s = book.sheet("About")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.widths(24, 160)
+    s.ws.freeze_panes = "A4"
     header_rows(s, "LLM valuation workbook", "Built by xlfuncs; every number recomputes in "
                 "Excel, LibreOffice and Google Sheets without the add-in.", plan)
     rows = [
@@ -363,7 +370,7 @@ def write_about(book: Book, plan: Plan) -> None:
          "Lite. The sheet Functions lists them."),
     ]
     for label, text in rows:
-        s.append([s.text(label, styled(HEADER, "@")), s.text(text, Style(wrap=True))])
+        s.append([s.text(label, styled(HEADER, "@")), s.text(text)])
     s.blank_rows()
     s.append([s.text("Colour legend", HEADER)])
     s.append([s.value(1.0, INPUT), s.text("Input: a number you may change (blue on yellow)")])
@@ -371,23 +378,25 @@ def write_about(book: Book, plan: Plan) -> None:
               s.text("Formula: computed, do not type over (black)")])
     s.append([s.formula("=Checks_OK", plan.checks_ok, LINK),
               s.text("Link: a value taken from another cell (green)")])
-    s.widths(24, 100)
-    s.ws.freeze_panes = "A4"
 
 
 def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
     model = plan.model
     s = book.sheet("Inputs")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = "A6"
+    s.widths(38, 16, 16, 24, 90)
     header_rows(s, "Inputs", "Every assumption in one place. Blue cells are yours to change; "
                 "xlfuncs build --keep-inputs carries them into a rebuilt workbook.", plan)
-    s.append([s.text(h, HEADER) for h in ("Input", "Value", "Unit", "Source", "Comment")])
-    s.append([s.text(h, UNIT) for h in ("name", "value", "unit", "where it comes from", "")])
+    s.append([s.text(h, HEADER) for h in ("Input", "Value", "Unit", "Name", "Source")])
+    s.append([s.text(h, UNIT) for h in ("", "value", "unit", "named range", "where it comes from")])
     validations: list[DataValidation] = []
     for a in ASSUMPTIONS:
         row = s.rows + 1
         value = model.assumptions[a.name]
         s.append([s.text(a.label), s.value(value, styled(INPUT, a.number_format)),
-                  s.text(a.unit, UNIT), s.text(a.source, NOTE), s.text(a.name, NOTE)])
+                  s.text(a.unit, UNIT), s.text(a.name, NOTE), s.text(a.source, NOTE)])
         book.name(a.name, f"Inputs!$B${row}")
         validations.append(_validation(a.kind, a.low, a.high, f"B{row}", a.label, a.unit))
     for name in LINKED_INPUTS:
@@ -396,31 +405,30 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
         cell = (s.formula(text, china_market.cell(0), styled(LINK, BN)) if text
                 else None)
         s.append([s.text("China's AI market in 2030 (RMB bn)"), cell, s.text("RMB bn", UNIT),
-                  s.text("Link to Facts: China AI market, market_size", NOTE),
-                  s.text(name, NOTE)])
+                  s.text(name, NOTE),
+                  s.text("Link to Facts: China AI market, market_size", NOTE)])
         book.name(name, f"Inputs!$B${row}")
     s.blank_rows()
     s.append([s.text("Company inputs", HEADER)])
-    s.append([s.text(h, HEADER) for h in ("Company", "", "Cash", "Cash as of",
-                                          "", "Distress proceeds", "Comment")])
+    s.append([s.text(h, HEADER) for h in ("Company", "Cash (HK$ bn)", "Cash as of",
+                                          "Distress proceeds (HK$ bn)", "Comment")])
     first = s.rows + 1
     assert first == company_inputs_first_row(), (first, company_inputs_first_row())
     for company in model.companies:
         inputs = model.company_inputs[company]
-        s.append([s.text(company), s.text("HK$ bn", UNIT),
-                  s.value(inputs.cash, styled(INPUT, BN)),
-                  s.value(inputs.cash_as_of, styled(INPUT, DATE)), None,
+        s.append([s.text(company), s.value(inputs.cash, styled(INPUT, BN)),
+                  s.value(inputs.cash_as_of, styled(INPUT, DATE)),
                   s.value(inputs.distress, styled(INPUT, BN)),
                   s.text(inputs.comment, NOTE) if inputs.comment else None])
     last = max(first, s.rows)
     book.name("Company_Names", f"Inputs!$A${first}:$A${last}")
-    book.name("Company_Cash", f"Inputs!$C${first}:$C${last}")
-    book.name("Company_Cash_As_Of", f"Inputs!$D${first}:$D${last}")
-    book.name("Company_Distress", f"Inputs!$F${first}:$F${last}")
-    validations.append(_validation("decimal", 0, 1e7, f"C{first}:C{last}", "Cash", "HK$ bn"))
-    validations.append(_validation("date", None, None, f"D{first}:D{last}", "Cash as of",
+    book.name("Company_Cash", f"Inputs!$B${first}:$B${last}")
+    book.name("Company_Cash_As_Of", f"Inputs!$C${first}:$C${last}")
+    book.name("Company_Distress", f"Inputs!$D${first}:$D${last}")
+    validations.append(_validation("decimal", 0, 1e7, f"B{first}:B{last}", "Cash", "HK$ bn"))
+    validations.append(_validation("date", None, None, f"C{first}:C{last}", "Cash as of",
                                    "date"))
-    validations.append(_validation("decimal", 0, 1e7, f"F{first}:F{last}",
+    validations.append(_validation("decimal", 0, 1e7, f"D{first}:D{last}",
                                    "Distress proceeds", "HK$ bn"))
     s.blank_rows()
     s.append([s.text("Scenario grid", HEADER)])
@@ -442,8 +450,6 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
                                    "Years", "years"))
     for validation in validations:
         s.ws.data_validations.append(validation)
-    s.ws.freeze_panes = "A6"
-    s.widths(38, 14, 16, 70, 22, 16, 60)
     plan.inputs_rows["grid_multiples"] = row - 1
     plan.inputs_rows["grid_years"] = row
 
@@ -484,6 +490,11 @@ def layout_facts(model: Model) -> Column:
 def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> None:
     model = plan.model
     s = book.sheet("Facts")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = f"C{FACTS_HEADER + 1}"
+    s.ws.print_title_rows = f"1:{FACTS_HEADER}"
+    s.widths(18, 26, 12, 10, 10, 7, 9, 12, 12, 12, 9, 14, 90)
     header_rows(s, "Facts", "Every figure of the source article, one fact a row, with its "
                 "source paragraph. Percentages as Excel stores them (494% is 4.94); a range "
                 "shows its low, high and midpoint.", plan)
@@ -520,10 +531,9 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
     table = Table(displayName="FactsTable", ref=f"A{FACTS_HEADER}:M{last}")
     table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(FACTS_COLUMNS, 1)]
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
-    s.ws.add_table(table)
-    s.ws.freeze_panes = f"C{FACTS_HEADER + 1}"
-    s.ws.print_title_rows = f"1:{FACTS_HEADER}"
-    s.widths(18, 26, 12, 10, 10, 7, 9, 12, 12, 12, 9, 14, 90)
+    with warnings.catch_warnings():  # "add table columns manually": done just above
+        warnings.filterwarnings("ignore", "In write-only mode", UserWarning)
+        s.ws.add_table(table)
 
 
 def lookup(company_column: str, source: Column, selector: str, rows: int,
@@ -571,6 +581,10 @@ CARD_FIGURES = (
 def write_card(book: Book, plan: Plan, layouts: dict[str, Layout]) -> None:
     model = plan.model
     s = book.sheet("Company card")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = f"A{FIRST}"
+    s.widths(40, 18, 16)
     header_rows(s, "Company card", "Pick a company (the yellow cell); its key figures "
                 "appear below, looked up from Valuation and Burn.", plan)
     s.append([s.text("Figure", HEADER), s.text("Value", HEADER), s.text("Unit", HEADER)])
@@ -585,13 +599,15 @@ def write_card(book: Book, plan: Plan, layouts: dict[str, Layout]) -> None:
         s.append([s.text(f"{header}"), s.formula(formula, cached, styled(LINK, fmt)),
                   s.text(unit, UNIT)])
     s.ws.data_validations.append(company_list_validation(model, f"B{FIRST}"))
-    s.ws.freeze_panes = f"A{FIRST}"
-    s.widths(40, 18, 16)
 
 
 def write_scenarios(book: Book, plan: Plan, valuation: Layout) -> None:
     model = plan.model
     s = book.sheet("Scenarios")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = f"B{FIRST}"
+    s.widths(34, *[14] * (PROJECTION_YEARS + 1))
     header_rows(s, "Scenarios", "Revenue growth a year needed to grow into a target multiple "
                 "(rows) within a number of years (columns), for the company picked below; "
                 "then a year-by-year path at the Inputs' growth and discount rate.", plan)
@@ -640,8 +656,6 @@ def write_scenarios(book: Book, plan: Plan, valuation: Layout) -> None:
         mid_color="FFEB84", end_type="max", end_color="F8696B"))
     s.blank_rows()
     write_projection(s, model, picked)
-    s.ws.freeze_panes = f"B{FIRST}"
-    s.widths(34, *[14] * (PROJECTION_YEARS + 1))
 
 
 def write_projection(s: Sheet, model: Model, picked: dict[str, Column]) -> None:
@@ -685,6 +699,9 @@ def write_projection(s: Sheet, model: Model, picked: dict[str, Column]) -> None:
 
 def write_charts(book: Book, plan: Plan, valuation: Layout, burn: Layout) -> None:
     s = book.sheet("Charts")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = "A4"
     header_rows(s, "Charts", "Market value against annualised revenue, and monthly burn, by "
                 "company (from Valuation and Burn).", plan)
     n = max(len(plan.model.companies), 1)
@@ -807,6 +824,10 @@ def plan_checks(model: Model, valuation: Layout) -> list[Check]:
 
 def write_checks(book: Book, plan: Plan) -> None:
     s = book.sheet("Checks")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = f"A{FIRST}"
+    s.widths(70, 14, 14, 12, 60)
     header_rows(s, "Checks", "Model integrity checks; each says TRUE when it holds. The "
                 "master check (All checks pass) shows on every sheet.", plan)
     s.append([s.text(h, HEADER) for h in ("Check", "Value", "Compared with", "Result",
@@ -838,8 +859,6 @@ def write_checks(book: Book, plan: Plan) -> None:
         operator="equal", formula=["FALSE"], fill=red))
     s.ws.conditional_formatting.add(f"D{first}:D{row}", CellIsRule(
         operator="equal", formula=["TRUE"], fill=green))
-    s.ws.freeze_panes = f"A{FIRST}"
-    s.widths(70, 14, 14, 12, 60)
 
 
 def checks_status(checks: list[Check]) -> Any:
@@ -853,6 +872,10 @@ def checks_status(checks: list[Check]) -> Any:
 
 def write_functions(book: Book, plan: Plan) -> None:
     s = book.sheet("Functions")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = f"B{FIRST}"
+    s.widths(24, 60, 70, 48, 36, 22)
     header_rows(s, "Functions", "The add-in's Excel functions. The Live column holds real "
                 "add-in formulas: they compute where xlfuncs is installed; elsewhere they "
                 "show the value saved here.", plan)
@@ -864,8 +887,6 @@ def write_functions(book: Book, plan: Plan) -> None:
         s.append([s.text(item.name), s.text(item.signature), s.text(item.summary),
                   s.text(item.example), s.text(item.example_result),
                   s.formula(item.example, live_value(item), FORMULA)])
-    s.ws.freeze_panes = f"B{FIRST}"
-    s.widths(24, 60, 70, 48, 36, 22)
 
 
 def live_value(item: Any) -> Any:
