@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import numpy as np
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
@@ -40,6 +41,7 @@ from .book import (
     Book,
     Sheet,
     Style,
+    cached_values,
     quote_sheet,
 )
 from .columns import ROW, Column, apply, constant, values
@@ -86,8 +88,7 @@ class Plan:
     data_sha256: str
     valuation: list[TableColumnSpec] = field(default_factory=list)
     burn: list[TableColumnSpec] = field(default_factory=list)
-    checks: list[tuple[str, Column | None, Column | None, Column, str]] = field(
-        default_factory=list)
+    checks: list[CheckRow] = field(default_factory=list)
     checks_ok: Any = None
     inputs_rows: dict[str, int] = field(default_factory=dict)
     company_input_first: int = 0
@@ -322,24 +323,31 @@ def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: P
     sheet.append([sheet.text("Company", HEADER)] +
                  [sheet.text(s.header, HEADER) for s in layout.specs])
     sheet.append([sheet.text("name", UNIT)] + [sheet.text(s.unit, UNIT) for s in layout.specs])
-    styles = [styled(s.style, s.number_format) for s in layout.specs]
-    company_style = styled(TEXT, "@")
+    # the rows: built a column at a time (one template, one vectorised value array each)
     companies = plan.model.companies
     total = len(companies)
-    for index, company in enumerate(companies):
-        row = FIRST + index
-        cells: list[Any] = [sheet.text(company, company_style)]
-        for spec, style in zip(layout.specs, styles, strict=True):
-            text = spec.column.formula(index, row)
-            if text is None:
-                value = spec.column.cell(index)
-                cells.append(None if value == "" else sheet.value(value, style))
-            else:
-                cells.append(sheet.formula(text, spec.column.cell(index), style))
+    rows = [FIRST + i for i in range(total)]
+    company_style = styled(TEXT, "@")
+    columns: list[list[Any]] = [[sheet.text(c, company_style) for c in companies]]
+    for spec in layout.specs:
+        columns.append(sheet.column(formula_texts(spec.column, rows),
+                                    cached_values(spec.column.data, spec.column.errors),
+                                    styled(spec.style, spec.number_format)))
+    progress(f"{title}: writing {total:,} companies")
+    for cells in zip(*columns, strict=True):
         sheet.append(cells)
-        if index % 2000 == 1999:
-            progress(f"{title}: {index + 1:,} of {total:,} companies")
     return sheet
+
+
+def formula_texts(column: Column, rows: list[int]) -> list[bytes | None] | None:
+    """Each row's formula, XML-escaped, from the column's template or links."""
+    if column.template is not None:
+        parts = escape(column.template).encode("utf-8").split(ROW.encode("utf-8"))
+        return [str(row).encode().join(parts) for row in rows]
+    if column.links is not None:
+        return [None if target is None else escape(target).encode("utf-8")
+                for target in column.links]
+    return None
 
 
 def write_about(book: Book, plan: Plan) -> None:
@@ -520,7 +528,8 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
             scaled_index += 1
         s.append([
             s.text(fact.company), s.text(fact.metric), value_cell,
-            s.value(fact.low, style), s.value(fact.high, style), s.text(fact.unit),
+            *((s.value(fact.low, style), s.value(fact.high, style))
+              if fact.qualifier == "range" else (None, None)), s.text(fact.unit),
             s.text(fact.currency) if fact.currency else None,
             s.value(fact.period_start, date_style), s.value(fact.period_end, date_style),
             s.value(fact.as_of, date_style), s.text(fact.qualifier), bn_cell,
@@ -740,7 +749,27 @@ def write_charts(book: Book, plan: Plan, valuation: Layout, burn: Layout) -> Non
     s.ws.add_chart(bars, "A25")
 
 
-Check = tuple[str, Column | None, Column | None, Column, str]
+COMPANY_ROW = "¤"  # in a per-company check, the company's row on Valuation
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One row of the Checks sheet: what is checked, the two sides, the TRUE/FALSE."""
+
+    label: str
+    value: Column | None
+    expected: Column | None
+    result: Column
+    note: str
+    index: int = 0                 # the element of the (vectorised) columns
+    company_row: int | None = None  # for per-company checks
+
+    def formula(self, column: Column, row: int) -> str:
+        text = (column.template or "").replace(ROW, str(row))
+        return "=" + text.replace(COMPANY_ROW, str(self.company_row))
+
+
+Check = CheckRow
 
 
 def place(column: Column, letter: str) -> Column:
@@ -768,7 +797,8 @@ def plan_checks(model: Model, valuation: Layout) -> list[Check]:
         value = place(value, "B")
         args = [value] if expected is None else [value, place(expected, "C")]
         result = apply(entry(name), f"D{ROW}", *args, *extra)
-        checks.append((label, value, args[1] if expected is not None else None, result, note))
+        checks.append(CheckRow(label, value, args[1] if expected is not None else None, result,
+                               note))
 
     for fact in model.facts:
         parts = fact.company.split("+")
@@ -807,18 +837,22 @@ def plan_checks(model: Model, valuation: Layout) -> list[Check]:
     implied = spec_column(valuation, "Implied share price", "HK$ a share")
     issue = spec_column(valuation, "Issue price", "HK$ a share")
     increase = spec_column(valuation, "Increase since issue", "%")
+
+    def on_company_row(column: Column) -> Column:
+        letter = valuation.letter(column)
+        return Column(f"Valuation!${letter}${COMPANY_ROW}", column.data, column.errors)
+
+    # one vectorised check over every company, written for those with an implied price
+    back = place(apply(entry("VAL_RETURN"), "", on_company_row(issue),
+                       on_company_row(implied)), "B")
+    expected = place(on_company_row(increase), "C")
+    result = apply(entry("CHECK_CLOSE"), f"D{ROW}", back, expected,
+                   named("Check_Tolerance", model))
     for company, i in index.items():
-        if implied.cell(i) == "" or isinstance(implied.cell(i), str):
-            continue
-
-        def pin(column: Column, i: int = i) -> Column:
-            letter = valuation.letter(column)
-            return Column(f"Valuation!${letter}${FIRST + i}", np.array(column.data[i]),
-                          np.array(column.errors[i], dtype=object))
-
-        back = apply(entry("VAL_RETURN"), "", pin(issue), pin(implied))
-        add(f"{company}: the implied share price gives back the increase since issue", back,
-            pin(increase), "CHECK_CLOSE", named("Check_Tolerance", model), note="Valuation")
+        if isinstance(implied.cell(i), float):
+            checks.append(CheckRow(f"{company}: the implied share price gives back the "
+                                   "increase since issue", back, expected, result,
+                                   "Valuation", i, FIRST + i))
     return checks
 
 
@@ -833,19 +867,19 @@ def write_checks(book: Book, plan: Plan) -> None:
     s.append([s.text(h, HEADER) for h in ("Check", "Value", "Compared with", "Result",
                                           "Source")])
     s.append([s.text(h, UNIT) for h in ("", "value", "value", "TRUE/FALSE", "")])
-    for label, value, expected, result, note in plan.checks:
+    for check in plan.checks:
         row = s.rows + 1
-        cells: list[Any] = [s.text(label)]
-        for column in (value, expected):
+        cells: list[Any] = [s.text(check.label)]
+        for column in (check.value, check.expected):
             if column is None:
                 cells.append(None)
                 continue
-            text = column.template or ""
-            is_link = "(" not in text
-            cells.append(s.formula("=" + text.replace(ROW, str(row)), column.cell(0),
+            is_link = "(" not in (column.template or "")
+            cells.append(s.formula(check.formula(column, row), column.cell(check.index),
                                    styled(LINK if is_link else FORMULA, "#,##0.000")))
-        cells.append(s.formula(result.formula(0, row) or "", result.cell(0), FORMULA))
-        cells.append(s.text(note, NOTE))
+        cells.append(s.formula(check.formula(check.result, row),
+                               check.result.cell(check.index), FORMULA))
+        cells.append(s.text(check.note, NOTE))
         s.append(cells)
     first, last = FIRST, s.rows
     s.blank_rows()
@@ -863,7 +897,7 @@ def write_checks(book: Book, plan: Plan) -> None:
 
 def checks_status(checks: list[Check]) -> Any:
     """The master check's value, as AND() gives it: an error if any result is one."""
-    results = [c[3].cell(0) for c in checks]
+    results = [c.result.cell(c.index) for c in checks]
     for result in results:
         if isinstance(result, str) and result in ERROR_CODES:
             return result
