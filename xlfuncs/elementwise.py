@@ -165,6 +165,11 @@ def metric(
                 if raw is None and defaults.get(name) is not None:
                     raw = defaults[name]  # an empty optional cell takes the default
                 v, s = _COERCE[arg_kinds[name]](raw)
+                if defaults.get(name) is not None and np.any(s == inputs.BLANK):
+                    # an empty optional cell inside a range takes the default too
+                    default, _ = _COERCE[arg_kinds[name]](defaults[name])
+                    v = np.where(s == inputs.BLANK, default, v)
+                    s = np.where(s == inputs.BLANK, inputs.OK, s).astype(np.int8)
                 values.append(v)
                 statuses.append(s)
             scalar = all(v.ndim == 0 for v in values)

@@ -66,9 +66,11 @@ class Entry:
         shown = [f"[{p.name}]" if p.optional else p.name for p in self.params]
         return f"{self.name}({', '.join(shown)})"
 
-    def excel(self, *refs: str) -> str:
+    def excel(self, *refs: str, blank_takes_default: bool = True) -> str:
         """The native Excel formula (with its leading '=') for arguments given as cell
-        references, names or literals; omitted optional arguments take their default."""
+        references, names or literals; omitted optional arguments take their default, and
+        so does an optional argument whose cell is blank, as in the add-in (the workbook
+        turns that off for inputs it always fills, to keep its formulas short)."""
         if self.excel_body is None:
             raise ValueError(f"{self.name} has no native Excel formula")
         if len(refs) > len(self.params):
@@ -79,7 +81,8 @@ class Entry:
                 if not p.optional:
                     raise ValueError(f"{self.name} needs '{p.name}'")
                 args.append(_literal(p.default))
-            elif p.optional and p.default is not None and not _is_literal(refs[i]):
+            elif (blank_takes_default and p.optional and p.default is not None
+                  and not _is_literal(refs[i])):
                 # An empty optional cell takes the default, as it does in the add-in.
                 args.append(f'IF({refs[i]}="",{_literal(p.default)},{refs[i]})')
             else:

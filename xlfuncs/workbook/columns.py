@@ -75,10 +75,14 @@ def values(ref: str, items: list[Any] | np.ndarray, text: bool = False,
                   links=None if links is None else tuple(links))
 
 
-def apply(entry: Entry, ref: str, *args: Column) -> Column:
-    """The column ``entry(*args)``: its formula template and every row's value."""
+def apply(entry: Entry, ref: str, *args: Column, blank_takes_default: bool = False) -> Column:
+    """The column ``entry(*args)``: its formula template and every row's value.
+
+    By default optional arguments are taken as given: in the workbook they are named
+    inputs that are always filled (and validated), which keeps the formulas short."""
     assert entry.outcome is not None
-    template = entry.excel(*(a.ref for a in args))[1:]
+    template = entry.excel(*(a.ref for a in args),
+                           blank_takes_default=blank_takes_default)[1:]
     outcome = entry.outcome(*(a.data for a in args))
     status = outcome.status
     data = np.where(status == STATUS_OK, outcome.values,

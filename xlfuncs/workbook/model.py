@@ -87,16 +87,22 @@ class Assumption:
 ASSUMPTIONS = (
     Assumption("Valuation_Date", "Valuation date", dt.date(2026, 2, 24), "date", "yyyy-mm-dd",
                "The article's date (2026-02-24)", kind="date"),
-    Assumption("USD_HKD", "USD/HKD exchange rate", fx.USD_HKD_DEFAULT, "HKD per USD",
+    Assumption("USD_HKD", "USD/HKD exchange rate (spot)", fx.USD_HKD_DEFAULT, "HKD per USD",
                "0.0000", "Centre of the Hong Kong dollar's 7.75-7.85 band (Linked Exchange "
                "Rate System); spot for market values", 1, 20),
+    Assumption("USD_HKD_Flows", "USD/HKD for period flows", fx.USD_HKD_DEFAULT,
+               "HKD per USD", "0.0000", "Average over the reporting periods, for revenue, "
+               "losses, profit and spend (the peg keeps it near the spot rate)", 1, 20),
     Assumption("HKD_Band_Low", "HKD band, strong side", fx.HKD_BAND[0], "HKD per USD",
                "0.00", "Convertibility undertaking, strong side", 1, 20),
     Assumption("HKD_Band_High", "HKD band, weak side", fx.HKD_BAND[1], "HKD per USD",
                "0.00", "Convertibility undertaking, weak side", 1, 20),
-    Assumption("USD_CNY", "USD/CNY exchange rate", fx.USD_CNY_DEFAULT, "CNY per USD", "0.0000",
-               "Mean of the rates the article's own conversions imply (paras 20 and 22: "
-               "6.924 and 6.894); use the period's average for flows", 1, 20),
+    Assumption("USD_CNY", "USD/CNY exchange rate (spot)", fx.USD_CNY_DEFAULT, "CNY per USD",
+               "0.0000", "Mean of the rates the article's own conversions imply (paras 20 "
+               "and 22: 6.924 and 6.894); spot for market values", 1, 20),
+    Assumption("USD_CNY_Flows", "USD/CNY for period flows", fx.USD_CNY_DEFAULT,
+               "CNY per USD", "0.0000", "Average over the reporting periods, for revenue, "
+               "losses, profit and spend; defaults to the article's implied rate", 1, 20),
     Assumption("FX_Tolerance", "Tolerance of the conversion checks", 0.01, "% (relative)",
                "0.0%", "The article rounds its conversions (RMB 370m, RMB 9.1bn)", 0, 1),
     Assumption("Peer_Multiple", "Peer EV/Sales multiple", 11.5, "x", '0.0"x"',

@@ -178,7 +178,9 @@ def text_constant(value: str) -> Column:
 def plan_valuation(model: Model, china_market: Column) -> Layout:
     v = Layout("Valuation")
     hkd, usd, cny = text_constant("HKD"), text_constant("USD"), text_constant("CNY")
+    # point-in-time amounts (market values) at spot, period flows at the period's average
     usd_hkd, usd_cny = named("USD_HKD", model), named("USD_CNY", model)
+    flow_hkd, flow_cny = named("USD_HKD_Flows", model), named("USD_CNY_Flows", model)
     mv = v.add("Market value (reported)", "bn", BN, company_link(model, "market_value", "L",
                                                                  "billions"))
     mv_cur = v.add("Currency", "code", TF, company_link(model, "market_value", "G",
@@ -201,7 +203,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     annual = v.calc("Annualised revenue", "bn, reported currency", BN_SMALL, "VAL_ANNUALIZE",
                     rev, months)
     annual_hkd = v.calc("Annualised revenue", "HK$ bn", BN_SMALL, "FX_CONVERT", annual,
-                        rev_cur, hkd, usd_hkd, usd_cny)
+                        rev_cur, hkd, flow_hkd, flow_cny)
     ps = v.calc("Price to sales", "x", MULTIPLE, "VAL_PS", mv_hkd, annual_hkd)
     v.calc("Premium over peer multiple", "%", PCT, "VAL_PREMIUM", ps,
            named("Peer_Multiple", model))
@@ -217,7 +219,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     v.calc("Years to reach target multiple", "years", "0.0", "VAL_YEARS_TO_JUSTIFY",
            *growth_args, named("Revenue_Growth", model), named("Discount_Rate", model))
     annual_cny = v.calc("Annualised revenue", "RMB bn", BN_SMALL, "FX_CONVERT", annual,
-                        rev_cur, cny, usd_hkd, usd_cny)
+                        rev_cur, cny, flow_hkd, flow_cny)
     v.calc("Share of China's 2030 AI market", "%", "0.000%", "VAL_MARKET_SHARE", annual_cny,
            china_market)
     profit = v.add("Net profit (reported, mid)", "bn", BN,
@@ -225,7 +227,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     profit_cur = v.add("Net profit currency", "code", TF,
                        company_link(model, "net_profit", "G", "currency", True), text=True)
     profit_hkd = v.calc("Net profit", "HK$ bn", BN, "FX_CONVERT", profit, profit_cur, hkd,
-                        usd_hkd, usd_cny)
+                        flow_hkd, flow_cny)
     v.calc("Price to earnings", "x", MULTIPLE, "VAL_PE", mv_hkd, profit_hkd)
     distress = v.add("Distress proceeds", "HK$ bn", BN, company_inputs_link(model, "distress",
                                                                              "D"))
@@ -256,7 +258,8 @@ LINKED_INPUTS = ("China_AI_Market_2030",)
 def plan_burn(model: Model, valuation: Layout) -> Layout:
     b = Layout("Burn")
     hkd = text_constant("HKD")
-    usd_hkd, usd_cny = named("USD_HKD", model), named("USD_CNY", model)
+    # every amount here is a period flow: converted at the flow (average) rates
+    usd_hkd, usd_cny = named("USD_HKD_Flows", model), named("USD_CNY_Flows", model)
     loss = b.add("Cumulative loss (reported)", "bn", BN,
                  company_link(model, "cumulative_loss", "L", "billions"))
     cur = b.add("Currency", "code", TF, company_link(model, "cumulative_loss", "G",
@@ -823,7 +826,7 @@ def plan_checks(model: Model, valuation: Layout) -> list[Check]:
                 continue
             converted = apply(entry("FX_CONVERT"), "", link(original, "L", "billions"),
                               link(original, "G", "currency"), link(fact, "G", "currency"),
-                              usd_hkd, usd_cny)
+                              named("USD_HKD_Flows", model), named("USD_CNY_Flows", model))
             add(f"{fact.company} {original.metric}: the article's {fact.currency} conversion "
                 "agrees with the Inputs FX rates", converted, link(fact, "L", "billions"),
                 "CHECK_CLOSE", tolerance, note=fact.source)
