@@ -62,7 +62,7 @@ def compare(workbook: Path, out_dir: Path) -> tuple[int, list[str], set[str]]:
 def test_libreoffice_agrees_with_every_cached_value_of_the_article_workbook(
         tmp_path: Path) -> None:
     path = build(out=tmp_path / "article.xlsx").path
-    compared, problems, errors = compare(path, tmp_path / "lo")
+    compared, problems, _ = compare(path, tmp_path / "lo")
     assert compared > 300
     assert not problems, "\n".join(problems[:20])
     theirs = openpyxl.load_workbook(recalculate(path, tmp_path / "lo2"), data_only=True)

@@ -321,6 +321,8 @@ def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: P
     sheet.ws.freeze_panes = f"B{FIRST}"
     sheet.ws.print_title_rows = f"1:{FIRST - 1}"
     sheet.ws.print_title_cols = "A:A"
+    sheet.ws.page_setup.paperSize = 8  # A3: wide tables print at 55% on A3
+    sheet.ws.page_setup.scale = 55
     sheet.widths(22, *[max(12, min(24, len(s.header) + 2)) for s in layout.specs])
     header_rows(sheet, title, note, plan)
     sheet.append([sheet.text("Company", HEADER)] +
@@ -892,10 +894,11 @@ def write_checks(book: Book, plan: Plan) -> None:
     book.name("Checks_OK", f"Checks!$D${row}")
     red = PatternFill("solid", fgColor="F8CBAD")
     green = PatternFill("solid", fgColor="C6EFCE")
-    s.ws.conditional_formatting.add(f"D{first}:D{row}", CellIsRule(
-        operator="equal", formula=["FALSE"], fill=red))
-    s.ws.conditional_formatting.add(f"D{first}:D{row}", CellIsRule(
-        operator="equal", formula=["TRUE"], fill=green))
+    results = f"D{first}:D{last} D{row}"  # not the blank row between (blank = FALSE)
+    s.ws.conditional_formatting.add(results, CellIsRule(operator="equal", formula=["FALSE"],
+                                                        fill=red))
+    s.ws.conditional_formatting.add(results, CellIsRule(operator="equal", formula=["TRUE"],
+                                                        fill=green))
 
 
 def checks_status(checks: list[Check]) -> Any:
