@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import os
+import subprocess
+import sys
 
 import pytest
 import xlwings as xw
@@ -54,7 +57,7 @@ def test_the_decorators_really_registered_the_functions() -> None:
     # xlwings silently makes xw.func a no-op on Linux unless XLWINGS_ON_SERVER was set
     # before its first import: then nothing below would test the real runtime.
     assert udfs.DECORATED, "xw.func was a no-op: set XLWINGS_ON_SERVER=true before xlwings"
-    assert udfs.OFFICEJS and udfs.JSNULL_PATCHED
+    assert udfs.OFFICEJS and udfs.JSNULL_PATCHED == udfs.FAST_PATH
     for entry in CATALOG:
         assert hasattr(getattr(udfs, entry.python_name), "__xlfunc__"), entry.name
 
@@ -148,3 +151,14 @@ def test_classic_xlwings_gets_python_values() -> None:
 
 def test_version_of_xlwings_runtime_is_the_one_installed() -> None:
     assert xw.__version__
+
+
+@pytest.mark.skipif(os.environ.get("XLFUNCS_PLAIN_XLWINGS") == "1",
+                    reason="already running on xlwings' own conversions")
+def test_the_same_tests_pass_on_xlwings_own_conversions() -> None:
+    """XLFUNCS_PLAIN_XLWINGS=1 (no raw conversion, no is_jsnull patch) must behave alike."""
+    env = {**os.environ, "XLFUNCS_PLAIN_XLWINGS": "1"}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:warnings",
+                             "-p", "no:cacheprovider", __file__], env=env, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout[-3000:]

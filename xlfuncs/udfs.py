@@ -40,6 +40,9 @@ except ImportError:  # pragma: no cover
 CATEGORY = "xlfuncs"
 # The Office.js runtimes (xlwings Server, xlwings Lite) rather than classic COM on Windows.
 OFFICEJS = os.environ.get("XLWINGS_ON_SERVER") == "true" or sys.platform == "emscripten"
+# XLFUNCS_PLAIN_XLWINGS=1 keeps xlwings' own per-cell conversions and its is_jsnull check
+# (for benchmarks, and as a way back should a future xlwings change underneath us).
+FAST_PATH = os.environ.get("XLFUNCS_PLAIN_XLWINGS") != "1"
 
 
 def _skip_jsnull_outside_pyodide() -> bool:
@@ -52,7 +55,7 @@ def _skip_jsnull_outside_pyodide() -> bool:
     alias the Office.js engine calls, with one that says so. Inside Pyodide (xlwings
     Lite) nothing is touched.
     """
-    if "pyodide" in sys.modules or sys.platform == "emscripten":
+    if not FAST_PATH or "pyodide" in sys.modules or sys.platform == "emscripten":
         return False
     try:
         import pyodide.ffi  # type: ignore[import-not-found]  # noqa: F401
@@ -103,8 +106,8 @@ def to_excel(outcome: Outcome, officejs: bool = OFFICEJS) -> Any:
     Office.js (built with numpy, not cell by cell), Python values for classic xlwings.
 
     A single cell of bad input (#VALUE!) raises XlwingsError so Excel shows the reason."""
-    if outcome.scalar:
-        error = outcome.error(int(outcome.status[()]))
+    if outcome.status.size == 1:  # one cell: say why, where Excel can show a message
+        error = outcome.error(int(outcome.status.ravel()[0]))
         if error is not None and error.code == VALUE:
             raise XlwingsError(error.reason)
     # Excel's shapes are 2-D. Office.js sends 2-D ranges, but xlwings flattens a one-row
@@ -158,13 +161,13 @@ def _make_udf(entry: Entry) -> Callable[..., Any]:
     udf.__doc__ = f"{entry.summary}. Example: {entry.example} gives {entry.example_result}."
     # Office.js: "raw" skips xlwings' per-cell cleaning both ways (the core coerces
     # every input itself and to_excel builds the JSON grid), ~10x faster on big ranges.
-    raw = OFFICEJS and entry.returns not in ("table", "column")
+    raw = OFFICEJS and FAST_PATH and entry.returns not in ("table", "column")
     for p in entry.params:
         if raw:
             udf = xw.arg(p.name, "raw", doc=p.doc)(udf)
-        elif OFFICEJS or entry.returns in ("table", "column"):
+        elif entry.returns in ("table", "column"):
             udf = xw.arg(p.name, doc=p.doc)(udf)
-        else:  # classic xlwings: keep a range 2-D so a column stays a column
+        else:  # xlwings' own conversion: keep a range 2-D so a column stays a column
             udf = xw.arg(p.name, doc=p.doc, ndim=2)(udf)
     if raw:
         udf = xw.ret("raw")(udf)

@@ -239,8 +239,10 @@ def dcf_outcome(cash_flows: Any, discount_rate: Any, terminal_growth: Any = None
     filled = np.flatnonzero(status != inputs.BLANK)
     end = int(filled[-1]) + 1 if filled.size else 0
     flows, status = flows[:end], status[:end]  # a range taller than the data is fine
-    rate, rate_status = inputs.to_numbers(discount_rate)
-    growth, growth_status = inputs.to_numbers(terminal_growth)
+    rate, rate_status = (a.reshape(()) if a.size == 1 else a
+                         for a in inputs.to_numbers(discount_rate))
+    growth, growth_status = (a.reshape(()) if a.size == 1 else a
+                             for a in inputs.to_numbers(terminal_growth))
     has_terminal = growth.ndim == 0 and growth_status == inputs.OK
 
     error: int | None = None
