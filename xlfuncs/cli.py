@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .errors import XlfuncsError
@@ -87,6 +88,21 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    return serve(args.host, args.port, args.workers, args.certs, args.project)
+
+
+def _lite(args: argparse.Namespace) -> int:
+    from .lite import write_lite
+
+    for path in write_lite(args.out, args.requirement):
+        print(f"wrote {path}")
+    print("Paste main.py and requirements.txt into xlwings Lite's editor (see README).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlfuncs",
@@ -111,6 +127,27 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true",
                        help="overwrite a workbook that was edited since it was built")
     build.set_defaults(run=_build)
+
+    server = commands.add_parser("serve", help="serve the functions with xlwings Server")
+    server.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: loopback only)")
+    server.add_argument("--port", type=int, default=8000)
+    server.add_argument("--workers", type=int, default=1,
+                        help="processes (above 1: gunicorn with uvicorn workers)")
+    server.add_argument("--certs", type=Path, metavar="DIR",
+                        help="folder with mkcert certificates, for HTTPS")
+    server.add_argument("--project", type=Path, metavar="DIR",
+                        help="xlwings Server project folder to write and run "
+                             "(default: ~/.cache/xlfuncs/server)")
+    server.set_defaults(run=_serve)
+
+    lite = commands.add_parser("lite", help="write main.py and requirements.txt for "
+                                            "xlwings Lite")
+    lite.add_argument("--out", type=Path, default=Path("xlwings-lite"),
+                      help="folder to write into (default: ./xlwings-lite)")
+    lite.add_argument("--requirement", help="what requirements.txt installs xlfuncs from "
+                                            "(default: xlfuncs==VERSION; a wheel URL works)")
+    lite.set_defaults(run=_lite)
     return parser
 
 

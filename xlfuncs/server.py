@@ -1,0 +1,162 @@
+"""``xlfuncs serve``: the Excel functions of :mod:`xlfuncs.udfs` through xlwings Server.
+
+xlwings Server (the ``xlwings-server`` package, ``pip install "xlfuncs[server]"``) serves
+an Office.js add-in to Excel on Windows, Mac and the web. It loads the custom functions
+of a project folder; ``xlfuncs serve`` writes a minimal one whose ``custom_functions``
+package re-exports ``xlfuncs.udfs`` (nothing else: the examples of xlwings Server stay
+off) and starts the server on loopback, under uvicorn, or gunicorn with uvicorn workers
+for ``--workers`` above 1.
+
+xlwings Server is dual-licensed: ``XLWINGS_LICENSE_KEY=noncommercial`` for non-commercial
+use (PolyForm Noncommercial), a paid key otherwise. ``xlfuncs serve`` will not start
+without the setting.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+NAMESPACE = "XLFUNCS"
+# xlfuncs' own add-in ids (Office identifies an add-in by its manifest id; xlwings
+# Server's defaults are shared by every project that keeps them)
+MANIFEST_IDS = {"dev": "6b0e8f3c-5a51-4f0e-9a3e-2c7d1f4b8e01",
+                "prod": "b3f1c2d4-7e8a-4b9c-a1d2-3e4f5a6b7c80"}
+APP = "xlwings_server.main:main_app"
+LICENSE_HELP = """\
+xlfuncs serve: XLWINGS_LICENSE_KEY is not set.
+xlwings Server is dual-licensed. For non-commercial use (PolyForm Noncommercial 1.0.0):
+    export XLWINGS_LICENSE_KEY=noncommercial
+For commercial use, buy a key (https://www.xlwings.org/pricing) and set it instead."""
+INSTALL_HELP = 'xlfuncs serve needs xlwings Server: pip install "xlfuncs[server]"'
+
+CUSTOM_FUNCTIONS = '''\
+"""The Excel functions of xlfuncs, as xlwings Server loads them.
+
+Written by `xlfuncs serve`; edits are overwritten. Exactly xlfuncs.udfs, nothing else.
+"""
+
+from xlfuncs.udfs import *  # noqa: F403
+'''
+CUSTOM_SCRIPTS = '"""No custom scripts: xlfuncs serves functions only."""\n'
+
+
+class ServeError(RuntimeError):
+    """A reason not to start, said plainly."""
+
+
+def default_project() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "xlfuncs" / "server"
+
+
+def write_project(folder: Path) -> Path:
+    """The xlwings Server project folder xlfuncs runs: custom_functions = xlfuncs.udfs."""
+    for package, text in (("custom_functions", CUSTOM_FUNCTIONS),
+                          ("custom_scripts", CUSTOM_SCRIPTS)):
+        (folder / package).mkdir(parents=True, exist_ok=True)
+        init = folder / package / "__init__.py"
+        if not init.exists() or init.read_text(encoding="utf-8") != text:
+            init.write_text(text, encoding="utf-8")
+    return folder
+
+
+def find_certs(folder: Path) -> tuple[Path, Path]:
+    """(certificate, key) from a folder of mkcert output (e.g. localhost+2.pem and
+    localhost+2-key.pem) or cert.pem/key.pem."""
+    keys = sorted(folder.glob("*-key.pem")) or sorted(folder.glob("key.pem"))
+    if not keys:
+        raise ServeError(f"no *-key.pem in {folder}: create them with mkcert (see README)")
+    key = keys[0]
+    name = key.name.removesuffix("-key.pem") + ".pem" if key.name != "key.pem" else "cert.pem"
+    cert = folder / name
+    if not cert.exists():
+        raise ServeError(f"{key} has no certificate beside it ({cert.name})")
+    return cert, key
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``xlfuncs serve`` will run."""
+
+    argv: list[str]
+    env: dict[str, str]
+    url: str
+
+
+def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+         certs: Path | None = None, project: Path | None = None,
+         environ: dict[str, str] | None = None) -> Plan:
+    """The command and environment that serve xlfuncs; raises ServeError with the reason
+    when it cannot start."""
+    environ = dict(os.environ if environ is None else environ)
+    if not environ.get("XLWINGS_LICENSE_KEY"):
+        raise ServeError(LICENSE_HELP)
+    if importlib.util.find_spec("xlwings_server") is None:
+        raise ServeError(INSTALL_HELP)
+    if workers < 1:
+        raise ServeError("--workers must be 1 or more")
+    folder = write_project((project or default_project()).resolve())
+    env = {
+        **environ,
+        "XLWINGS_ON_SERVER": "true",  # before xlwings is imported: xw.func registers
+        "XLWINGS_PROJECT_DIR": str(folder),
+        "XLWINGS_FUNCTIONS_NAMESPACE": NAMESPACE,
+        "XLWINGS_ENABLE_EXAMPLES": "false",
+        "XLWINGS_ENABLE_HOTRELOAD": "false",
+        "XLWINGS_PROJECT_NAME": "xlfuncs",
+        "XLWINGS_ENVIRONMENT": environ.get("XLWINGS_ENVIRONMENT", "prod"),
+        **{f"XLWINGS_MANIFEST_ID_{name.upper()}": uuid for name, uuid in MANIFEST_IDS.items()},
+    }
+    tls: list[str] = []
+    scheme = "http"
+    if certs is not None:
+        cert, key = find_certs(certs)
+        scheme = "https"
+    if workers == 1:
+        argv = [sys.executable, "-m", "uvicorn", APP, "--host", host, "--port", str(port),
+                "--no-access-log"]
+        if certs is not None:
+            tls = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    else:
+        if shutil.which("gunicorn") is None and importlib.util.find_spec("gunicorn") is None:
+            raise ServeError("--workers needs gunicorn (Linux/macOS): pip install gunicorn")
+        worker = ("uvicorn_worker.UvicornWorker" if importlib.util.find_spec("uvicorn_worker")
+                  else "uvicorn.workers.UvicornWorker")
+        argv = [sys.executable, "-m", "gunicorn", APP, "--worker-class", worker,
+                "--workers", str(workers), "--bind", f"{host}:{port}"]
+        if certs is not None:
+            tls = ["--certfile", str(cert), "--keyfile", str(key)]
+    shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
+    return Plan(argv + tls, env, f"{scheme}://{shown}:{port}")
+
+
+def next_steps(url: str) -> str:
+    return f"""\
+xlfuncs: serving the Excel functions at {url}
+  manifest:  {url}/manifest
+Next: sideload the manifest in Excel (Insert > Add-ins > My Add-ins > Upload My Add-in, or
+see the README), then type =XLFUNCS.VAL_PS(B2, C2) in a cell. Office.js needs HTTPS:
+run with --certs DIR (mkcert certificates) or behind a TLS proxy (docs/deploy.md).
+Stop with Ctrl+C."""
+
+
+def serve(host: str, port: int, workers: int, certs: Path | None,
+          project: Path | None) -> int:
+    """Start the server in this process's place (exec); returns only on an error."""
+    try:
+        chosen = plan(host, port, workers, certs, project)
+    except ServeError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"xlfuncs: listening on {host}, not loopback: anyone who reaches this port "
+              "can call the functions; put authentication in front (docs/deploy.md)",
+              file=sys.stderr)
+    print(next_steps(chosen.url), flush=True)
+    os.execve(chosen.argv[0], chosen.argv, chosen.env)
+    return 0  # pragma: no cover  (exec does not return)
