@@ -76,7 +76,7 @@ class Outcome:
         if self.returns == "text":
             texts = np.where(self.status == STATUS_OK, self.values, None)
             return texts[()] if self.scalar else texts
-        values = np.where(self.status == STATUS_OK, self.values, np.nan)
+        values = self.values  # already NaN wherever the status is not OK
         if self.returns == "bool":
             flags = np.where(self.status == STATUS_OK, self.values == 1, None)
             return flags[()] if self.scalar else flags
@@ -180,14 +180,18 @@ def metric(
             undecided = np.ones(shape, dtype=bool)
 
             def settle(mask: np.ndarray, code: int) -> None:
+                if not mask.any():
+                    return
                 hit = undecided & mask
                 status[hit] = code
                 undecided[hit] = False
 
             # Order matters and mirrors the Excel formula: blanks, inputs, guards, body.
-            settle(np.logical_or.reduce([s == inputs.BLANK for s in statuses]) if statuses
-                   else np.zeros(shape, bool), STATUS_BLANK)
-            for i, s in enumerate(statuses):
+            flagged = [(i, s) for i, s in enumerate(statuses) if s.any()]
+            if flagged:
+                settle(np.logical_or.reduce([s == inputs.BLANK for _, s in flagged]),
+                       STATUS_BLANK)
+            for i, s in flagged:
                 settle(s == inputs.WRONG_TYPE, _FIRST_ERROR + 2 * i)
                 settle(s == inputs.OUT_OF_RANGE, _FIRST_ERROR + 2 * i + 1)
             with np.errstate(all="ignore"):
@@ -197,7 +201,8 @@ def metric(
                                _FIRST_ERROR + 2 * len(names) + j)
                 result = np.broadcast_to(np.asarray(body(*values), dtype=np.float64), shape)
             settle(~np.isfinite(result), _FIRST_ERROR + len(error_table) - 1)
-            result = np.where(status == STATUS_OK, result, np.nan)
+            if status.any():
+                result = np.where(status == STATUS_OK, result, np.nan)
             return Outcome(result, status, error_table, scalar, returns)
 
         @functools.wraps(body)

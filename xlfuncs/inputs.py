@@ -117,7 +117,10 @@ def _coerce(value: Any, element: Callable[[Any], tuple[float, int]],
     arr = as_object_array(value)
     if arr.dtype.kind in "iuf":
         values = arr.astype(np.float64, copy=False)
-        status = np.where(np.isnan(values), BLANK, np.where(numeric_ok(values), OK, OUT_OF_RANGE))
+        usable = numeric_ok(values)
+        if usable.all():  # the common case: one pass, no copies
+            return values, np.zeros(values.shape, dtype=np.int8)
+        status = np.where(np.isnan(values), BLANK, np.where(usable, OK, OUT_OF_RANGE))
         return np.where(status == OK, values, np.nan), status.astype(np.int8)
     if arr.dtype.kind == "M":
         arr = arr.astype(object)
