@@ -32,7 +32,9 @@ RESULTS = ROOT / "bench" / "results.json"
 PY = sys.executable
 
 
-def timed(run: Callable[[], Any], repeat: int) -> dict[str, float]:
+def timed(run: Callable[[], Any], repeat: int, warmup: int = 0) -> dict[str, float]:
+    for _ in range(warmup):  # steady state: allocator and caches warmed, as in a session
+        run()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -134,30 +136,61 @@ asyncio.run(many())
     ]
 
 
-def bench_core(rows: int, repeat: int) -> dict[str, Any]:
-    import numpy as np
+CORE = """
+import json, statistics, sys, time
+import numpy as np
+from xlfuncs import val_ps
 
-    from xlfuncs import val_ps
+rows, repeat = int(sys.argv[1]), int(sys.argv[2])
+caps = np.arange(1, rows + 1, dtype=float)
+revenue = 2.0 + (np.arange(rows) % 7)
+caps_list, revenue_list = caps.tolist(), revenue.tolist()
 
-    caps = np.arange(1, rows + 1, dtype=float)
-    revenue = 2.0 + (np.arange(rows) % 7)
-    caps_list, revenue_list = caps.tolist(), revenue.tolist()
 
-    def loop() -> list[float]:
-        out = []
-        for cap, rev in zip(caps_list, revenue_list, strict=True):
-            if cap is None or rev is None:
-                out.append(float("nan"))
-            elif rev == 0 or rev < 0 or cap < 0:
-                out.append(float("nan"))
-            else:
-                out.append(cap / rev)
-        return out
+def loop():
+    out = []
+    for cap, rev in zip(caps_list, revenue_list):
+        if cap is None or rev is None or rev == 0 or rev < 0 or cap < 0:
+            out.append(float("nan"))
+        else:
+            out.append(cap / rev)
+    return out
 
-    return row(f"VAL_PS over {rows:,} rows, core alone (numpy)",
-               timed(lambda: val_ps(caps, revenue), repeat),
-               "a plain Python loop with the same checks", timed(loop, repeat),
-               ">= 20x faster", lambda r, o: r >= 20)
+
+def timed(run):
+    for _ in range(5):  # warm: allocator and caches, as in a working session
+        run()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times),
+            "runs": repeat}
+
+
+print(json.dumps({"ours": timed(lambda: val_ps(caps, revenue)), "loop": timed(loop)}))
+"""
+
+
+def bench_core(rows: int, repeat: int, processes: int = 7) -> dict[str, Any]:
+    """In a fresh interpreter, as a user's session would be (numpy's big temporaries
+    make the timing depend on the allocator's history in a long-lived process)."""
+    runs = [json.loads(subprocess.run([PY, "-c", CORE, str(rows), str(repeat)], check=True,
+                                      capture_output=True, text=True, cwd=ROOT).stdout)
+            for _ in range(processes)]
+
+    def across(key: str) -> dict[str, float]:
+        medians = [r[key]["median"] for r in runs]
+        return {"median": statistics.median(medians), "min": min(medians),
+                "max": max(medians), "runs": processes * repeat}
+
+    return row(f"VAL_PS over {rows:,} rows, core alone (numpy)", across("ours"),
+               "a plain Python loop with the same checks", across("loop"),
+               ">= 20x faster", lambda r, o: r >= 20,
+               note=f"median of {processes} fresh processes' medians: numpy's 0.8 MB "
+                    "temporaries make one process's timing depend on where the allocator "
+                    "puts them (0.3 to 1.8 ms for the same call, seen here)")
 
 
 def bench_build(repeat: int) -> dict[str, Any]:
@@ -359,15 +392,63 @@ def bench_import(repeat: int) -> dict[str, Any]:
                lambda r, o: 1 / r <= 1.3)
 
 
+PERFORMANCE = ROOT / "docs" / "performance.md"
+BOUNDS = ROOT / "docs" / "performance-notes.md"
+
+
+def seconds(value: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def write_report(data: dict[str, Any]) -> None:
+    """docs/performance.md: the latest table, the machine, how to reproduce."""
+    machine = data["machine"]
+    lines = [
+        "# Performance",
+        "",
+        "Measured by `scripts/bench.py` (`python3 -m pip install -e \".[test,bench]\" && "
+        "python3 scripts/bench.py`), which writes `bench/results.json` and this page. Each "
+        "row ran several times; times are medians with [min, max]; the ratio compares "
+        "medians taken in the same run.",
+        "",
+        f"Machine: {machine['cpus']} CPUs, {machine['processor']}, Python "
+        f"{machine['python']}, {machine['platform']}; measured {data.get('date', '')}.",
+        "",
+        "| what | xlfuncs | compared with | theirs | ratio | goal | |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in data["results"]:
+        ours, peer = r["ours"], r["peer_times"]
+        ratio = (f"{r['speedup']:.1f}x faster" if r["speedup"] >= 1
+                 else f"{r['ours_over_peer']:.2f}x the time")
+        lines.append(
+            f"| {r['what']} | {seconds(ours['median'])} [{seconds(ours['min'])}, "
+            f"{seconds(ours['max'])}] | {r['peer']} | {seconds(peer['median'])} | {ratio} | "
+            f"{r['goal']} | {'met' if r['met'] else '**missed**'} |")
+    notes = [r for r in data["results"] if r.get("note")]
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {r['what']}: {r['note']}." for r in notes]
+    if BOUNDS.exists():
+        lines += ["", BOUNDS.read_text(encoding="utf-8").strip()]
+    PERFORMANCE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rows and runs")
+    parser.add_argument("--report", action="store_true",
+                        help="only rewrite docs/performance.md from bench/results.json")
     args = parser.parse_args()
+    if args.report:
+        write_report(json.loads(RESULTS.read_text()))
+        return 0
     repeat = 3 if args.quick else 5
     rows_count = 100_000
     results: list[dict[str, Any]] = []
     results += bench_udf(rows_count, repeat, 2_000 if args.quick else 10_000)
-    results.append(bench_core(rows_count, repeat * 2))
+    results.append(bench_core(rows_count, repeat * 6))
     results.append(bench_build(repeat))
     results += bench_large(2_000 if args.quick else 10_000, 1 if args.quick else 3)
     results.append(bench_import(repeat * 2))
@@ -375,7 +456,9 @@ def main() -> int:
     machine = {"python": platform.python_version(), "platform": platform.platform(),
                "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
+    data = {"machine": machine, "date": time.strftime("%Y-%m-%d"), "results": results}
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    write_report(data)
     print(f"{'what':<78} {'ours (median)':>14} {'peer (median)':>14} {'ratio':>9}  goal")
     for r in results:
         ratio = (f"{r['speedup']:.1f}x" if r["speedup"] >= 1
@@ -384,7 +467,7 @@ def main() -> int:
               f"{r['peer_times']['median']:>13.3f}s {ratio:>9}  {r['goal']}"
               f" [{'met' if r['met'] else 'MISSED'}]")
         print(f"    vs {r['peer']}")
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)} and {PERFORMANCE.relative_to(ROOT)}")
     return 0
 
 

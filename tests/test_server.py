@@ -8,8 +8,10 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -44,22 +46,27 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(tmp: Path, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def running(tmp: Path, workers: int = 1, certs: Path | None = None,
+            ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial"}
     log = (tmp / f"server-{port}.log").open("wb")
+    extra = ["--certs", str(certs)] if certs else []
     process = subprocess.Popen(
         [sys.executable, "-m", "xlfuncs.cli", "serve", "--port", str(port), "--workers",
-         str(workers), "--project", str(tmp / "project")],
+         str(workers), "--project", str(tmp / "project"), *extra],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://{HOST}:{port}"
+    base = f"{'https' if certs else 'http'}://{HOST}:{port}"
+    context = (ssl.create_default_context(cafile=str(next(certs.glob("*+2.pem"))))
+               if certs else None)
     deadline = time.monotonic() + START_TIMEOUT
     try:
         while True:
             if process.poll() is not None:
                 raise RuntimeError((tmp / f"server-{port}.log").read_text()[-3000:])
             with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"{base}/xlwings/custom-functions-meta", timeout=2)
+                urllib.request.urlopen(f"{base}/xlwings/custom-functions-meta", timeout=2,
+                                       context=context)
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError("xlfuncs serve did not answer within a minute")
@@ -217,3 +224,23 @@ def test_loopback_by_default_and_tls_when_asked(tmp_path: Path) -> None:
     assert "--certfile" in scaled.argv
     init = (tmp_path / "custom_functions" / "__init__.py").read_text()
     assert "from xlfuncs.udfs import *" in init
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_with_local_certificates(tmp_path: Path) -> None:
+    """--certs DIR with mkcert-style names serves HTTPS that a client trusting the
+    certificate accepts (a self-signed one stands in for mkcert's here)."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1",
+                    "-keyout", str(certs / "localhost+2-key.pem"),
+                    "-out", str(certs / "localhost+2.pem")], check=True, capture_output=True)
+    with running(tmp_path, certs=certs) as (base, _):
+        context = ssl.create_default_context(cafile=str(certs / "localhost+2.pem"))
+        with urllib.request.urlopen(f"{base}/manifest", timeout=30, context=context) as r:
+            manifest = r.read().decode()
+        assert base.startswith("https://") and "https://127.0.0.1" in manifest
+        with pytest.raises(urllib.error.URLError):  # an untrusting client refuses it
+            urllib.request.urlopen(f"{base}/manifest", timeout=30)

@@ -229,7 +229,8 @@ class Dataset:
                            f"{', '.join(self.metrics[company.casefold()])})")
         if "low" in found:
             low, high = found["low"][0], found["high"][0]
-            return {"low": low, "high": high, "mid": (low + high) / 2, "": (low + high) / 2}[pick]
+            mid = float(midpoint(low, high))
+            return {"low": low, "high": high, "mid": mid, "": mid}[pick]
         return next(iter(found.values()))[0]
 
     def source(self, company: str, metric: str) -> str | XlError:
@@ -377,3 +378,13 @@ def in_billions(value, unit):
     0.05344
     """
     return value * _billions_per_unit(unit)
+
+
+@metric()
+def midpoint(low, high):
+    """The middle of a range, as DATA_FACT's ``mid`` (Cambricon's RMB 1.85-2.15bn: 2.0).
+
+    >>> midpoint(1.85, 2.15)
+    2.0
+    """
+    return (low + high) / 2

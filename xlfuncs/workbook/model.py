@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .. import fx
-from ..data import BILLIONS_PER_UNIT
+from ..data import BILLIONS_PER_UNIT, midpoint
 from ..inputs import date_to_serial
 
 # Metrics that make a row a company of the Valuation and Burn sheets. Names with a "+"
@@ -56,7 +56,7 @@ def fact_rows(facts: pd.DataFrame) -> list[FactRow]:
         if key in rows and r.qualifier in ("low", "high"):
             existing = rows[key]
             setattr(existing, r.qualifier, value)
-            existing.value = (existing.low + existing.high) / 2  # type: ignore[operator]
+            existing.value = float(midpoint(existing.low, existing.high))
             if r.source != existing.source:
                 existing.source = f"{existing.source} | {r.source}"
             continue

@@ -445,26 +445,20 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
                                    "Distress proceeds", "HK$ bn"))
     s.blank_rows()
     s.append([s.text("Scenario grid", HEADER)])
-    row = s.rows + 1
-    s.append([s.text("Target multiples (rows)"), *[s.value(m, styled(INPUT, MULTIPLE))
-                                                   for m in model.grid_multiples]])
-    book.name("Grid_Multiples",
-              f"Inputs!$B${row}:${get_column_letter(1 + len(model.grid_multiples))}${row}")
-    validations.append(_validation("decimal", 0.1, 1000, f"B{row}:"
-                                   f"{get_column_letter(1 + len(model.grid_multiples))}{row}",
-                                   "Target multiple", "x"))
-    row = s.rows + 1
-    s.append([s.text("Years (columns)"), *[s.value(y, styled(INPUT, "0"))
-                                           for y in model.grid_years]])
-    book.name("Grid_Years",
-              f"Inputs!$B${row}:${get_column_letter(1 + len(model.grid_years))}${row}")
-    validations.append(_validation("decimal", 0.5, 50, f"B{row}:"
-                                   f"{get_column_letter(1 + len(model.grid_years))}{row}",
-                                   "Years", "years"))
+    for key, label, name, axis, fmt, low, high, unit in (
+            ("grid_multiples", "Target multiples (rows)", "Grid_Multiples",
+             model.grid_multiples, MULTIPLE, 0.1, 1000, "x"),
+            ("grid_years", "Years (columns)", "Grid_Years", model.grid_years, "0", 0.5, 50,
+             "years")):
+        row = s.rows + 1
+        s.append([s.text(label), *[s.value(v, styled(INPUT, fmt)) for v in axis]])
+        last = get_column_letter(1 + len(axis))
+        cells = f"B{row}:{last}{row}"
+        book.name(name, f"Inputs!$B${row}:${last}${row}")
+        validations.append(_validation("decimal", low, high, cells, label, unit))
+        plan.inputs_rows[key] = row
     for validation in validations:
         s.ws.data_validations.append(validation)
-    plan.inputs_rows["grid_multiples"] = row - 1
-    plan.inputs_rows["grid_years"] = row
 
 
 def _validation(kind: str, low: float | None, high: float | None, cells: str, label: str,
@@ -514,6 +508,9 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
     s.blank_rows()
     s.append([s.text(h, HEADER) for h in FACTS_COLUMNS])
     scaled_index = 0
+    # a range's value is its midpoint, the registry's formula over its low and high
+    midpoint = apply(entry("DATA_MIDPOINT"), f"C{ROW}", values(f"D{ROW}", [0.0]),
+                     values(f"E{ROW}", [0.0]))
     value_style = styled(INPUT, "#,##0.####")
     percent_style = styled(INPUT, "0%")
     date_style = styled(INPUT, DATE)
@@ -522,7 +519,7 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
         row = fact.row
         style = percent_style if fact.unit == "%" else value_style
         if fact.qualifier == "range":
-            value_cell = s.formula(f"=AVERAGE(D{row}:E{row})", fact.value, styled(FORMULA,
+            value_cell = s.formula(midpoint.formula(0, row) or "", fact.value, styled(FORMULA,
                                                                               style.number_format))
         else:
             value_cell = s.value(fact.value, style)
