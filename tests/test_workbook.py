@@ -222,7 +222,8 @@ def test_hand_worked_figures_in_the_workbook(cached: openpyxl.Workbook) -> None:
 
 
 def test_readers_that_do_not_calculate_see_numbers(built: Path) -> None:
-    frame = pd.read_excel(built, sheet_name="Valuation", header=3, skiprows=[4])
+    frame = pd.read_excel(built, sheet_name="Valuation", header=3, skiprows=[4],
+                          engine="openpyxl")
     zhipu = frame[frame["Company"] == "Zhipu"].iloc[0]
     assert zhipu["Price to sales"] == pytest.approx(1499.07, abs=0.01)
     from python_calamine import CalamineWorkbook
