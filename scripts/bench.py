@@ -176,21 +176,32 @@ print(json.dumps({"ours": timed(lambda: val_ps(caps, revenue)), "loop": timed(lo
 def bench_core(rows: int, repeat: int, processes: int = 7) -> dict[str, Any]:
     """In a fresh interpreter, as a user's session would be (numpy's big temporaries
     make the timing depend on the allocator's history in a long-lived process)."""
-    runs = [json.loads(subprocess.run([PY, "-c", CORE, str(rows), str(repeat)], check=True,
-                                      capture_output=True, text=True, cwd=ROOT).stdout)
-            for _ in range(processes)]
+    def measure(env: dict[str, str]) -> list[dict[str, Any]]:
+        return [json.loads(subprocess.run([PY, "-c", CORE, str(rows), str(repeat)],
+                                          check=True, capture_output=True, text=True,
+                                          cwd=ROOT, env={**os.environ, **env}).stdout)
+                for _ in range(processes)]
 
-    def across(key: str) -> dict[str, float]:
+    def across(runs: list[dict[str, Any]], key: str) -> dict[str, float]:
         medians = [r[key]["median"] for r in runs]
         return {"median": statistics.median(medians), "min": min(medians),
                 "max": max(medians), "runs": processes * repeat}
 
-    return row(f"VAL_PS over {rows:,} rows, core alone (numpy)", across("ours"),
-               "a plain Python loop with the same checks", across("loop"),
+    runs = measure({})
+    # glibc hands the freed 0.8 MB result back to the kernel between calls, so each call
+    # page-faults it in again (~330 faults, ~1 ms here); keeping freed memory shows the
+    # cost of the arithmetic itself
+    kept = across(measure({"MALLOC_TRIM_THRESHOLD_": str(256 * 2**20),
+                           "MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)}), "ours")
+    loop = across(runs, "loop")
+    return row(f"VAL_PS over {rows:,} rows, core alone (numpy)", across(runs, "ours"),
+               "a plain Python loop with the same checks", loop,
                ">= 20x faster", lambda r, o: r >= 20,
-               note=f"median of {processes} fresh processes' medians: numpy's 0.8 MB "
-                    "temporaries make one process's timing depend on where the allocator "
-                    "puts them (0.3 to 1.8 ms for the same call, seen here)")
+               note=f"median of {processes} fresh processes; with glibc keeping freed "
+                    f"memory (MALLOC_TRIM_THRESHOLD_=256MB, MALLOC_MMAP_THRESHOLD_=4MB) the "
+                    f"same call takes {kept['median'] * 1000:.2f} ms, "
+                    f"{loop['median'] / kept['median']:.0f}x the loop: the rest is page "
+                    "faults (see docs/performance-notes.md)")
 
 
 def bench_build(repeat: int) -> dict[str, Any]:

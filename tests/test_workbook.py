@@ -130,8 +130,9 @@ def test_validations_have_messages_and_short_lists(formulas: openpyxl.Workbook) 
 
 def test_inputs_are_blue_formulas_black_links_green(formulas: openpyxl.Workbook) -> None:
     inputs = formulas["Inputs"]
-    usd_hkd = inputs["B7"]
-    assert inputs["D7"].value == "USD_HKD"
+    _, where = named_cell(formulas, "USD_HKD")
+    usd_hkd = inputs[where]
+    assert inputs[f"D{usd_hkd.row}"].value == "USD_HKD"  # the name is shown beside it
     assert usd_hkd.font.color.rgb.endswith("0000FF") and usd_hkd.fill.fgColor.rgb.endswith(
         "FFFFCC")
     valuation = formulas["Valuation"]
@@ -174,9 +175,10 @@ def test_formulas_are_portable_and_carry_cached_values(formulas: openpyxl.Workbo
 
 
 def test_one_formula_per_column_the_same_down_the_rows(formulas: openpyxl.Workbook) -> None:
+    companies = sum(1 for c in formulas["Valuation"]["A"][5:] if c.value)
     for title in ("Valuation", "Burn"):
         ws = formulas[title]
-        for column in ws.iter_cols(min_row=6):
+        for column in ws.iter_cols(min_row=6, max_row=5 + companies):
             templates = {re.sub(r"(?<=[A-Z])" + str(c.row) + r"\b", "{r}", c.value)
                          for c in column if isinstance(c.value, str) and c.value.startswith(
                              "=IF(")}
@@ -214,6 +216,10 @@ def test_hand_worked_figures_in_the_workbook(cached: openpyxl.Workbook) -> None:
     assert burn["Monthly burn, loss-based (bn a month, reported currency)"] == pytest.approx(
         6.238 / 42)
     assert burn["Runway (months)"] == pytest.approx(4.5 / (6.238 / 42 * 7.8 / 6.91))
+    caps = {r[0]: r[1:4] for r in cached["Burn"].iter_rows(values_only=True) if r[0]}
+    assert caps["Amount (USD m)"] == (115, 125, 135)
+    assert caps["Growth on the year before (%)"][1:] == pytest.approx((10 / 115, 10 / 125))
+    assert caps["Growth a year, 2026 to 2028 (%)"][0] == pytest.approx((135 / 115) ** 0.5 - 1)
     checks = cached["Checks"]
     results = [r[3] for r in checks.iter_rows(min_row=6, values_only=True) if r[0]]
     assert results and all(r is True for r in results)
@@ -298,7 +304,8 @@ def test_an_edited_workbook_is_not_overwritten_and_its_inputs_carry_over(
     assert any(line.startswith("MiniMax cash: 4.5 -> 9") for line in report.carried)
     assert any(line.startswith("Card_Company: Zhipu -> OpenAI") for line in report.carried)
     rebuilt = openpyxl.load_workbook(report.path, data_only=True)
-    assert rebuilt["Inputs"]["B7"].value == 7.82
+    sheet, where = named_cell(rebuilt, "USD_HKD")
+    assert rebuilt[sheet][where].value == 7.82
     assert row_of(rebuilt, "Valuation", "OpenAI")["Market value (HK$ bn)"] == pytest.approx(
         850 * 7.82)
     assert rebuilt["Company card"]["B6"].value == "OpenAI"

@@ -36,6 +36,7 @@ from .sheets import (
     write_inputs,
     write_scenarios,
     write_table_sheet,
+    write_year_series,
 )
 
 DEFAULT_OUT = Path("workbooks") / "llm_valuation.xlsx"
@@ -89,9 +90,11 @@ def _render(data: str | Path | None, keep_inputs: str | Path | None,
     write_table_sheet(book, "Valuation", "Per company: market value in three currencies, "
                       "revenue run-rate, multiples and reverse valuation. HK$ amounts convert "
                       "at the Inputs FX rates.", valuation, plan, progress)
-    write_table_sheet(book, "Burn", "Per company: cash burn measured from reported "
-                      "cumulative losses (loss-based: includes non-cash items), runway from "
-                      "the Inputs cash balances, compute spend.", burn, plan, progress)
+    burn_sheet = write_table_sheet(
+        book, "Burn", "Per company: cash burn measured from reported cumulative losses "
+        "(loss-based: includes non-cash items), runway from the Inputs cash balances, "
+        "compute spend; below, figures given year by year.", burn, plan, progress)
+    write_year_series(burn_sheet, model)
     write_scenarios(book, plan, valuation)
     write_card(book, plan, {"Valuation": valuation, "Burn": burn})
     write_charts(book, plan, valuation, burn)

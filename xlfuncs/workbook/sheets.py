@@ -45,7 +45,7 @@ from .book import (
     quote_sheet,
 )
 from .columns import ROW, Column, apply, constant, values
-from .model import ASSUMPTIONS, PROJECTION_YEARS, FactRow, Model
+from .model import ASSUMPTIONS, PROJECTION_YEARS, YEAR_SUFFIX, FactRow, Model
 
 FIRST = 6  # first data row of every table sheet
 FACTS_HEADER = 5
@@ -342,6 +342,42 @@ def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: P
     for cells in zip(*columns, strict=True):
         sheet.append(cells)
     return sheet
+
+
+def write_year_series(sheet: Sheet, model: Model) -> None:
+    """Below the Burn table: figures given year by year (MiniMax's Alibaba Cloud caps for
+    2026-2028), years as columns, with growth on the year before and over the span."""
+    series = model.year_series()
+    if not series:
+        return
+    sheet.blank_rows()
+    sheet.append([sheet.text("Year-by-year figures and their growth", HEADER)])
+    for company, base, facts in series:
+        years = [float(YEAR_SUFFIX.match(f.metric)["year"]) for f in facts]  # type: ignore[index]
+        unit = f"{facts[0].currency} {facts[0].unit}".strip()
+        year_row = sheet.rows + 1
+        sheet.append([sheet.text(f"{company}: {base.replace('_', ' ')}", HEADER),
+                      *[sheet.value(y, styled(HEADER, "0")) for y in years]])
+        amount_row = year_row + 1
+        amounts = [cell_column(f"{get_column_letter(2 + i)}{amount_row}", f.value)
+                   for i, f in enumerate(facts)]
+        sheet.append([sheet.text(f"Amount ({unit})"),
+                      *[sheet.formula("=" + facts_ref(f.row, "C"), f.value,
+                                      styled(LINK, "#,##0.00")) for f in facts]])
+        growth_row = amount_row + 1
+        cells: list[Any] = [sheet.text("Growth on the year before (%)"), None]
+        for i in range(1, len(facts)):
+            growth = apply(entry("VAL_RETURN"), "", amounts[i - 1], amounts[i])
+            cells.append(sheet.formula(growth.formula(0, growth_row) or "", growth.cell(0),
+                                       styled(FORMULA, PCT)))
+        sheet.append(cells)
+        first, last = get_column_letter(2), get_column_letter(1 + len(facts))
+        span = Column(f"({last}{year_row}-{first}{year_row})",
+                      np.array(years[-1] - years[0]), np.array(None, dtype=object))
+        cagr = apply(entry("VAL_CAGR"), "", amounts[0], amounts[-1], span)
+        sheet.append([sheet.text(f"Growth a year, {years[0]:.0f} to {years[-1]:.0f} (%)"),
+                      sheet.formula(cagr.formula(0, growth_row + 1) or "", cagr.cell(0),
+                                    styled(FORMULA, PCT))])
 
 
 def formula_texts(column: Column, rows: list[int]) -> list[bytes | None] | None:
