@@ -137,9 +137,11 @@ asyncio.run(many())
 
 
 CORE = """
-import json, statistics, sys, time
+import json, sys
 import numpy as np
 from xlfuncs import val_ps
+sys.path.insert(0, sys.argv[3])
+from bench import timed  # the same timing as every other row
 
 rows, repeat = int(sys.argv[1]), int(sys.argv[2])
 caps = np.arange(1, rows + 1, dtype=float)
@@ -157,19 +159,8 @@ def loop():
     return out
 
 
-def timed(run):
-    for _ in range(5):  # warm: allocator and caches, as in a working session
-        run()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times),
-            "runs": repeat}
-
-
-print(json.dumps({"ours": timed(lambda: val_ps(caps, revenue)), "loop": timed(loop)}))
+print(json.dumps({"ours": timed(lambda: val_ps(caps, revenue), repeat, warmup=5),
+                  "loop": timed(loop, repeat, warmup=5)}))
 """
 
 
@@ -177,7 +168,8 @@ def bench_core(rows: int, repeat: int, processes: int = 7) -> dict[str, Any]:
     """In a fresh interpreter, as a user's session would be (numpy's big temporaries
     make the timing depend on the allocator's history in a long-lived process)."""
     def measure(env: dict[str, str]) -> list[dict[str, Any]]:
-        return [json.loads(subprocess.run([PY, "-c", CORE, str(rows), str(repeat)],
+        return [json.loads(subprocess.run([PY, "-c", CORE, str(rows), str(repeat),
+                                           str(Path(__file__).parent)],
                                           check=True, capture_output=True, text=True,
                                           cwd=ROOT, env={**os.environ, **env}).stdout)
                 for _ in range(processes)]
