@@ -192,8 +192,8 @@ def bench_core(rows: int, repeat: int, processes: int = 7) -> dict[str, Any]:
                note=f"median of {processes} fresh processes; with glibc keeping freed "
                     f"memory (MALLOC_TRIM_THRESHOLD_=256MB, MALLOC_MMAP_THRESHOLD_=4MB) the "
                     f"same call takes {kept['median'] * 1000:.2f} ms, "
-                    f"{loop['median'] / kept['median']:.0f}x the loop: the rest is page "
-                    "faults (see docs/performance-notes.md)")
+                    f"{loop['median'] / kept['median']:.0f}x the loop; any difference is "
+                    "page faults (see docs/performance-notes.md)")
 
 
 def bench_build(repeat: int) -> dict[str, Any]:
