@@ -280,8 +280,8 @@ def bench_large(companies: int, repeat: int) -> list[dict[str, Any]]:
         from xlfuncs.workbook.libreoffice import recalculate, soffice
 
         if soffice():
-            lo = timed(lambda: recalculate(out, Path(work) / "lo"), 1)
-            core = repeated(f"workbook_bytes({str(data)!r})", 1,
+            lo = timed(lambda: recalculate(out, Path(work) / "lo"), repeat)
+            core = repeated(f"workbook_bytes({str(data)!r})", repeat,
                             setup="from xlfuncs.workbook import workbook_bytes")
             results.append(row(
                 f"LibreOffice recalculating the {companies:,}-company workbook", core,
