@@ -174,6 +174,18 @@ def test_formulas_are_portable_and_carry_cached_values(formulas: openpyxl.Workbo
     assert count > 300
 
 
+PORTABLE = {"IF", "OR", "AND", "ISNA", "MATCH", "CHOOSE", "INDEX", "DATEDIF", "LN", "NPV",
+            "COUNT", "SUM", "INT", "ABS", "NA"}  # the list the README promises
+
+
+def test_formulas_use_only_functions_every_engine_has(formulas: openpyxl.Workbook) -> None:
+    used = set()
+    for title, cell in formula_cells(formulas):
+        if title != "Functions":  # the live column calls the add-in on purpose
+            used |= set(re.findall(r"([A-Z][A-Z0-9.]*)\(", cell.value))
+    assert used and used <= PORTABLE, used - PORTABLE
+
+
 def test_one_formula_per_column_the_same_down_the_rows(formulas: openpyxl.Workbook) -> None:
     companies = sum(1 for c in formulas["Valuation"]["A"][5:] if c.value)
     for title in ("Valuation", "Burn"):
