@@ -207,10 +207,6 @@ def cached_values(data: np.ndarray, errors: np.ndarray) -> list[tuple[bytes, byt
             for value, error in zip(data.tolist(), errors.tolist(), strict=True)]
 
 
-def quote_sheet(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'" if not title.isalnum() else title
-
-
 class Book:
     """An openpyxl write-only workbook plus what the save step needs."""
 

@@ -42,7 +42,6 @@ from .book import (
     Sheet,
     Style,
     cached_values,
-    quote_sheet,
 )
 from .columns import ROW, Column, apply, constant, values
 from .model import ASSUMPTIONS, PROJECTION_YEARS, YEAR_SUFFIX, FactRow, Model
@@ -91,17 +90,12 @@ class Plan:
     checks: list[CheckRow] = field(default_factory=list)
     checks_ok: Any = None
     inputs_rows: dict[str, int] = field(default_factory=dict)
-    company_input_first: int = 0
 
 
 # ---- references ---------------------------------------------------------------------
 
 def facts_ref(row: int, column: str) -> str:
     return f"Facts!${column}${row}"
-
-
-def col_ref(sheet: str, letter: str) -> str:
-    return f"{quote_sheet(sheet)}!${letter}${ROW}" if sheet else f"{letter}{ROW}"
 
 
 def company_link(model: Model, metric: str, column: str, attribute: str,
