@@ -106,7 +106,6 @@ class Sheet:
         self.ws.page_setup.orientation = "landscape"
         self.rows = 0
         self.xml: list[bytes] = []
-        self.formulas = 0
 
     def fit_width(self) -> None:
         """Print one page wide (narrow sheets; wide tables repeat their titles instead)."""
@@ -153,7 +152,6 @@ class Sheet:
         """A native formula and the value the Python core computed for it."""
         if not text.startswith("="):
             raise ValueError(f"not a formula: {text}")
-        self.formulas += 1
         kind, value = _cached_xml(cached)
         return Cell(kind, b"<f>" + _escape(text[1:]) + b"</f><v>" + value + b"</v>",
                     self.book.style_id(style))
@@ -168,7 +166,6 @@ class Sheet:
         for index, (kind, value) in enumerate(cached):
             formula = formulas[index] if formulas is not None else None
             if formula is not None:
-                self.formulas += 1
                 cells.append(Cell(kind, b"<f>" + formula + b"</f><v>" + value + b"</v>",
                                   style_id))
             elif kind == b' t="str"' and not value:

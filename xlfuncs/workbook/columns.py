@@ -52,9 +52,6 @@ class Column:
             return ""
         return value.item() if isinstance(value, np.generic) else value
 
-    def at(self, row: int) -> str:
-        return self.ref.replace(ROW, str(row))
-
 
 def constant(ref: str, value: Any) -> Column:
     """A named input or literal: one value for every row."""

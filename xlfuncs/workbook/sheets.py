@@ -73,7 +73,6 @@ class TableColumnSpec:
     unit: str
     number_format: str
     column: Column
-    text: bool = False
     style: Style = FORMULA
 
 
@@ -137,11 +136,10 @@ class Layout:
     def next_ref(self) -> str:
         return f"{get_column_letter(len(self.specs) + 2)}{ROW}"  # column A is the company
 
-    def add(self, header: str, unit: str, fmt: str, column: Column, text: bool = False,
-            style: Style | None = None) -> Column:
+    def add(self, header: str, unit: str, fmt: str, column: Column) -> Column:
         placed = at(column, self.next_ref())
-        chosen = style or (LINK if column.links is not None else FORMULA)
-        self.specs.append(TableColumnSpec(header, unit, fmt, placed, text, chosen))
+        style = LINK if column.links is not None else FORMULA
+        self.specs.append(TableColumnSpec(header, unit, fmt, placed, style))
         return placed
 
     def calc(self, header: str, unit: str, fmt: str, name: str, *args: Column) -> Column:
@@ -178,9 +176,9 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     mv = v.add("Market value (reported)", "bn", BN, company_link(model, "market_value", "L",
                                                                  "billions"))
     mv_cur = v.add("Currency", "code", TF, company_link(model, "market_value", "G",
-                                                        "currency", True), text=True)
+                                                        "currency", True))
     v.add("Basis", "qualifier", TF, company_link(model, "market_value", "K", "qualifier",
-                                                 True), text=True)
+                                                 True))
     mv_hkd = v.calc("Market value", "HK$ bn", BN, "FX_CONVERT", mv, mv_cur, hkd, usd_hkd,
                     usd_cny)
     v.calc("Market value", "US$ bn", BN, "FX_CONVERT", mv, mv_cur, usd, usd_hkd, usd_cny)
@@ -188,7 +186,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     rev = v.add("Revenue (reported)", "bn", BN_SMALL,
                 company_link(model, "revenue", "L", "billions"))
     rev_cur = v.add("Revenue currency", "code", TF,
-                    company_link(model, "revenue", "G", "currency", True), text=True)
+                    company_link(model, "revenue", "G", "currency", True))
     start = v.add("Revenue period start", "date", DATE,
                   company_link(model, "revenue", "H", "period_start"))
     end = v.add("Revenue period end", "date", DATE,
@@ -219,7 +217,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     profit = v.add("Net profit (reported, mid)", "bn", BN,
                    company_link(model, "net_profit", "L", "billions"))
     profit_cur = v.add("Net profit currency", "code", TF,
-                       company_link(model, "net_profit", "G", "currency", True), text=True)
+                       company_link(model, "net_profit", "G", "currency", True))
     profit_hkd = v.calc("Net profit", "HK$ bn", BN, "FX_CONVERT", profit, profit_cur, hkd,
                         flow_hkd, flow_cny)
     v.calc("Price to earnings", "x", MULTIPLE, "VAL_PE", mv_hkd, profit_hkd)
@@ -232,13 +230,10 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
 
 def company_inputs_link(model: Model, attribute: str, letter: str) -> Column:
     items = [getattr(model.company_inputs[c], attribute) for c in model.companies]
-    links = [None if value is None else f"Inputs!${letter}${model_input_row(model, i)}"
+    first = company_inputs_first_row()
+    links = [None if value is None else f"Inputs!${letter}${first + i}"
              for i, value in enumerate(items)]
     return values("", items, links=links)
-
-
-def model_input_row(model: Model, index: int) -> int:
-    return company_inputs_first_row() + index
 
 
 def company_inputs_first_row() -> int:
@@ -257,7 +252,7 @@ def plan_burn(model: Model, valuation: Layout) -> Layout:
     loss = b.add("Cumulative loss (reported)", "bn", BN,
                  company_link(model, "cumulative_loss", "L", "billions"))
     cur = b.add("Currency", "code", TF, company_link(model, "cumulative_loss", "G",
-                                                     "currency", True), text=True)
+                                                     "currency", True))
     start = b.add("Loss period start", "date", DATE,
                   company_link(model, "cumulative_loss", "H", "period_start"))
     end = b.add("Loss period end", "date", DATE,
@@ -287,7 +282,7 @@ def plan_burn(model: Model, valuation: Layout) -> Layout:
     spend = b.add("Compute spend (reported)", "bn", BN,
                   company_link(model, "compute_spend", "L", "billions"))
     spend_cur = b.add("Compute spend currency", "code", TF,
-                      company_link(model, "compute_spend", "G", "currency", True), text=True)
+                      company_link(model, "compute_spend", "G", "currency", True))
     b.calc("Compute spend", "HK$ bn", BN, "FX_CONVERT", spend, spend_cur, hkd, usd_hkd,
            usd_cny)
     return b
@@ -801,9 +796,6 @@ class CheckRow:
         return "=" + text.replace(COMPANY_ROW, str(self.company_row))
 
 
-Check = CheckRow
-
-
 def place(column: Column, letter: str) -> Column:
     """A value or link written on the Checks sheet at ``letter``: later formulas refer to
     that cell; the cell itself holds the column's formula (or a link to its source)."""
@@ -811,16 +803,16 @@ def place(column: Column, letter: str) -> Column:
     return Column(f"{letter}{ROW}", column.data, column.errors, template=text)
 
 
-def plan_checks(model: Model, valuation: Layout) -> list[Check]:
+def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
     """Model checks: (what, value, compared with, result, source), results TRUE/FALSE."""
-    checks: list[Check] = []
+    checks: list[CheckRow] = []
     index = {c: i for i, c in enumerate(model.companies)}
     mv_hkd = spec_column(valuation, "Market value", "HK$ bn")
     mv_letter = valuation.letter(mv_hkd)
     usd_hkd, usd_cny = named("USD_HKD", model), named("USD_CNY", model)
     tolerance = named("FX_Tolerance", model)
 
-    def link(fact: FactRow, column: str, attribute: str, text: bool = False) -> Column:
+    def link(fact: FactRow, column: str, attribute: str) -> Column:
         value = getattr(fact, attribute)
         return constant(facts_ref(fact.row, column), value)
 
@@ -928,7 +920,7 @@ def write_checks(book: Book, plan: Plan) -> None:
                                                         fill=green))
 
 
-def checks_status(checks: list[Check]) -> Any:
+def checks_status(checks: list[CheckRow]) -> Any:
     """The master check's value, as AND() gives it: an error if any result is one."""
     results = [c.result.cell(c.index) for c in checks]
     for result in results:
