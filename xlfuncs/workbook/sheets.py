@@ -324,8 +324,10 @@ def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: P
     company_style = styled(TEXT, "@")
     columns: list[list[Any]] = [[sheet.text(c, company_style) for c in companies]]
     for spec in layout.specs:
-        columns.append(sheet.column(formula_texts(spec.column, rows),
-                                    cached_values(spec.column.data, spec.column.errors),
+        formulas = formula_texts(spec.column, rows)
+        columns.append(sheet.column(formulas,
+                                    cached_values(spec.column.data, spec.column.errors,
+                                                  rounded=formulas is not None),
                                     styled(spec.style, spec.number_format)))
     progress(f"{title}: writing {total:,} companies")
     for cells in zip(*columns, strict=True):
