@@ -61,8 +61,12 @@ PERTURB = textwrap.dedent("""
         return column
 
     columns.apply = perturbed
+    import importlib, pkgutil
     import xlfuncs.workbook.sheets as sheets
-    sheets.apply = perturbed
+    for module in pkgutil.iter_modules(sheets.__path__):
+        loaded = importlib.import_module(f"xlfuncs.workbook.sheets.{module.name}")
+        if hasattr(loaded, "apply"):
+            loaded.apply = perturbed
 """)
 
 

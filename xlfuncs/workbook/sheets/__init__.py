@@ -1,0 +1,43 @@
+"""The sheets of the valuation workbook, a module each, planned (every value computed)
+then written.
+
+Layout, the same on every table sheet: row 1 the title and the master check, row 2 a
+note, row 4 the column headers, row 5 the units, data from row 6; panes frozen below
+the units and right of the company column. One formula per column, the same down the
+rows (companies are rows here, so the modelling standard's "one formula per row,
+consistent across columns" is turned by a quarter: one per column, consistent down).
+Inputs are blue on pale yellow, formulas black, links to other cells green.
+"""
+
+from .about import data_sha256, write_about
+from .burn import plan_burn, write_year_series
+from .card import write_card
+from .charts import write_charts
+from .checks import checks_status, plan_checks, write_checks
+from .common import Plan, facts_ref, write_table_sheet
+from .facts import layout_facts, write_facts
+from .functions import write_functions
+from .inputs import write_inputs
+from .scenarios import write_scenarios
+from .valuation import plan_valuation
+
+__all__ = [
+    "Plan",
+    "checks_status",
+    "data_sha256",
+    "facts_ref",
+    "layout_facts",
+    "plan_burn",
+    "plan_checks",
+    "plan_valuation",
+    "write_about",
+    "write_card",
+    "write_charts",
+    "write_checks",
+    "write_facts",
+    "write_functions",
+    "write_inputs",
+    "write_scenarios",
+    "write_table_sheet",
+    "write_year_series",
+]

@@ -1,0 +1,186 @@
+"""The Checks sheet: model checks that say TRUE/FALSE, and the master check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import PatternFill
+
+from ...errors import ERROR_CODES
+from ...registry import entry
+from ..book import (
+    FORMULA,
+    HEADER,
+    LINK,
+    NOTE,
+    UNIT,
+    Book,
+)
+from ..columns import ROW, Column, apply, constant
+from ..model import FactRow, Model
+from .common import (
+    FIRST,
+    Layout,
+    Plan,
+    facts_ref,
+    header_rows,
+    named,
+    spec_column,
+    styled,
+    text_constant,
+)
+
+COMPANY_ROW = "¤"  # in a per-company check, the company's row on Valuation
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One row of the Checks sheet: what is checked, the two sides, the TRUE/FALSE."""
+
+    label: str
+    value: Column | None
+    expected: Column | None
+    result: Column
+    note: str
+    index: int = 0                 # the element of the (vectorised) columns
+    company_row: int | None = None  # for per-company checks
+
+    def formula(self, column: Column, row: int) -> str:
+        text = (column.template or "").replace(ROW, str(row))
+        return "=" + text.replace(COMPANY_ROW, str(self.company_row))
+
+
+def place(column: Column, letter: str) -> Column:
+    """A value or link written on the Checks sheet at ``letter``: later formulas refer to
+    that cell; the cell itself holds the column's formula (or a link to its source)."""
+    text = column.template if column.template is not None else column.ref
+    return Column(f"{letter}{ROW}", column.data, column.errors, template=text)
+
+
+def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
+    """Model checks: (what, value, compared with, result, source), results TRUE/FALSE."""
+    checks: list[CheckRow] = []
+    index = {c: i for i, c in enumerate(model.companies)}
+    mv_hkd = spec_column(valuation, "Market value", "HK$ bn")
+    mv_letter = valuation.letter(mv_hkd)
+    usd_hkd, usd_cny = named("USD_HKD", model), named("USD_CNY", model)
+    tolerance = named("FX_Tolerance", model)
+
+    def link(fact: FactRow, column: str, attribute: str) -> Column:
+        value = getattr(fact, attribute)
+        return constant(facts_ref(fact.row, column), value)
+
+    def add(label: str, value: Column, expected: Column | None, name: str,
+            *extra: Column, note: str = "") -> None:
+        value = place(value, "B")
+        args = [value] if expected is None else [value, place(expected, "C")]
+        result = apply(entry(name), f"D{ROW}", *args, *extra)
+        checks.append(CheckRow(label, value, args[1] if expected is not None else None, result,
+                               note))
+
+    for fact in model.facts:
+        parts = fact.company.split("+")
+        if fact.metric == "market_value" and len(parts) > 1 and all(p in index for p in parts):
+            refs = ",".join(f"Valuation!${mv_letter}${FIRST + index[p]}" for p in parts)
+            total = [mv_hkd.cell(index[p]) for p in parts]
+            errors = [t for t in total if isinstance(t, str) and t in ERROR_CODES]
+            value = Column(f"SUM({refs})",
+                           np.array(float(np.nansum([t for t in total if not isinstance(t, str)]))),
+                           np.array(errors[0] if errors else None, dtype=object))
+            bound = apply(entry("FX_CONVERT"), "", link(fact, "L", "billions"),
+                          link(fact, "G", "currency"), text_constant("HKD"), usd_hkd, usd_cny)
+            label = (f"{' + '.join(parts)}: market values (HK$ bn) against the combined "
+                     f"figure ({fact.qualifier})")
+            if fact.qualifier == ">=":
+                add(label, value, bound, "CHECK_AT_LEAST", note=fact.source)
+            else:
+                add(label, value, bound, "CHECK_CLOSE", tolerance, note=fact.source)
+        if fact.metric.endswith("_converted"):
+            original = model.fact(fact.company, fact.metric.removesuffix("_converted"))
+            if original is None or original.billions is None or fact.billions is None:
+                continue
+            converted = apply(entry("FX_CONVERT"), "", link(original, "L", "billions"),
+                              link(original, "G", "currency"), link(fact, "G", "currency"),
+                              named("USD_HKD_Flows", model), named("USD_CNY_Flows", model))
+            add(f"{fact.company} {original.metric}: the article's {fact.currency} conversion "
+                "agrees with the Inputs FX rates", converted, link(fact, "L", "billions"),
+                "CHECK_CLOSE", tolerance, note=fact.source)
+        if fact.qualifier == "range":
+            add(f"{fact.company} {fact.metric}: the range's low is not above its high",
+                link(fact, "E", "high"), link(fact, "D", "low"), "CHECK_AT_LEAST",
+                note=fact.source)
+    add("USD/HKD is inside the peg's band", usd_hkd, None, "CHECK_BETWEEN",
+        named("HKD_Band_Low", model), named("HKD_Band_High", model),
+        note="Inputs: HKD_Band_Low, HKD_Band_High")
+    implied = spec_column(valuation, "Implied share price", "HK$ a share")
+    issue = spec_column(valuation, "Issue price", "HK$ a share")
+    increase = spec_column(valuation, "Increase since issue", "%")
+
+    def on_company_row(column: Column) -> Column:
+        letter = valuation.letter(column)
+        return Column(f"Valuation!${letter}${COMPANY_ROW}", column.data, column.errors)
+
+    # one vectorised check over every company, written for those with an implied price
+    back = place(apply(entry("VAL_RETURN"), "", on_company_row(issue),
+                       on_company_row(implied)), "B")
+    expected = place(on_company_row(increase), "C")
+    result = apply(entry("CHECK_CLOSE"), f"D{ROW}", back, expected,
+                   named("Check_Tolerance", model))
+    for company, i in index.items():
+        if isinstance(implied.cell(i), float):
+            checks.append(CheckRow(f"{company}: the implied share price gives back the "
+                                   "increase since issue", back, expected, result,
+                                   "Valuation", i, FIRST + i))
+    return checks
+
+
+def write_checks(book: Book, plan: Plan) -> None:
+    s = book.sheet("Checks")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = f"A{FIRST}"
+    s.widths(70, 14, 14, 12, 60)
+    header_rows(s, "Checks", "Model integrity checks; each says TRUE when it holds. The "
+                "master check (All checks pass) shows on every sheet.", plan)
+    s.append([s.text(h, HEADER) for h in ("Check", "Value", "Compared with", "Result",
+                                          "Source")])
+    s.append([s.text(h, UNIT) for h in ("", "value", "value", "TRUE/FALSE", "")])
+    for check in plan.checks:
+        row = s.rows + 1
+        cells: list[Any] = [s.text(check.label)]
+        for column in (check.value, check.expected):
+            if column is None:
+                cells.append(None)
+                continue
+            is_link = "(" not in (column.template or "")
+            cells.append(s.formula(check.formula(column, row), column.cell(check.index),
+                                   styled(LINK if is_link else FORMULA, "#,##0.000")))
+        cells.append(s.formula(check.formula(check.result, row),
+                               check.result.cell(check.index), FORMULA))
+        cells.append(s.text(check.note, NOTE))
+        s.append(cells)
+    first, last = FIRST, s.rows
+    s.blank_rows()
+    row = s.rows + 1
+    s.append([s.text("All checks pass", HEADER), None, None,
+              s.formula(f"=AND(D{first}:D{last})", plan.checks_ok, FORMULA)])
+    book.name("Checks_OK", f"Checks!$D${row}")
+    red = PatternFill("solid", fgColor="F8CBAD")
+    green = PatternFill("solid", fgColor="C6EFCE")
+    results = f"D{first}:D{last} D{row}"  # not the blank row between (blank = FALSE)
+    s.ws.conditional_formatting.add(results, CellIsRule(operator="equal", formula=["FALSE"],
+                                                        fill=red))
+    s.ws.conditional_formatting.add(results, CellIsRule(operator="equal", formula=["TRUE"],
+                                                        fill=green))
+
+
+def checks_status(checks: list[CheckRow]) -> Any:
+    """The master check's value, as AND() gives it: an error if any result is one."""
+    results = [c.result.cell(c.index) for c in checks]
+    for result in results:
+        if isinstance(result, str) and result in ERROR_CODES:
+            return result
+    return all(r is True for r in results if r != "")

@@ -1,0 +1,85 @@
+"""The Facts sheet: the dataset as an Excel table, one fact a row, with sources."""
+
+from __future__ import annotations
+
+import warnings
+
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+
+from ...registry import entry
+from ..book import (
+    FORMULA,
+    HEADER,
+    INPUT,
+    NOTE,
+    Book,
+)
+from ..columns import ROW, Column, apply, values
+from ..model import Model
+from .common import BN_SMALL, DATE, FACTS_HEADER, Plan, Progress, header_rows, styled
+
+FACTS_COLUMNS = ("Company", "Metric", "Value", "Low", "High", "Unit", "Currency",
+                 "Period start", "Period end", "As of", "Qualifier", "Value in bn", "Source")
+
+
+def layout_facts(model: Model) -> Column:
+    """Give each fact its Facts row; plan the 'Value in bn' column (money amounts only)."""
+    for index, fact in enumerate(model.facts):
+        fact.row = FACTS_HEADER + 1 + index
+    scaled = [f for f in model.facts if f.billions is not None]
+    return apply(entry("DATA_IN_BILLIONS"), f"L{ROW}",
+                 values(f"C{ROW}", [f.value for f in scaled]),
+                 values(f"F{ROW}", [f.unit for f in scaled], text=True))
+
+
+def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> None:
+    model = plan.model
+    s = book.sheet("Facts")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = f"C{FACTS_HEADER + 1}"
+    s.ws.print_title_rows = f"1:{FACTS_HEADER}"
+    s.widths(18, 26, 12, 10, 10, 7, 9, 12, 12, 12, 9, 14, 90)
+    header_rows(s, "Facts", "Every figure of the source article, one fact a row, with its "
+                "source paragraph. Percentages as Excel stores them (494% is 4.94); a range "
+                "shows its low, high and midpoint.", plan)
+    s.blank_rows()
+    s.append([s.text(h, HEADER) for h in FACTS_COLUMNS])
+    scaled_index = 0
+    # a range's value is its midpoint, the registry's formula over its low and high
+    midpoint = apply(entry("DATA_MIDPOINT"), f"C{ROW}", values(f"D{ROW}", [0.0]),
+                     values(f"E{ROW}", [0.0]))
+    value_style = styled(INPUT, "#,##0.####")
+    percent_style = styled(INPUT, "0%")
+    date_style = styled(INPUT, DATE)
+    bn_style = styled(FORMULA, BN_SMALL)
+    for index, fact in enumerate(model.facts):
+        row = fact.row
+        style = percent_style if fact.unit == "%" else value_style
+        if fact.qualifier == "range":
+            value_cell = s.formula(midpoint.formula(0, row) or "", fact.value, styled(FORMULA,
+                                                                              style.number_format))
+        else:
+            value_cell = s.value(fact.value, style)
+        bn_cell = None
+        if fact.billions is not None:
+            bn_cell = s.formula(in_bn.formula(scaled_index, row) or "", in_bn.cell(scaled_index),
+                                bn_style)
+            scaled_index += 1
+        s.append([
+            s.text(fact.company), s.text(fact.metric), value_cell,
+            *((s.value(fact.low, style), s.value(fact.high, style))
+              if fact.qualifier == "range" else (None, None)), s.text(fact.unit),
+            s.text(fact.currency) if fact.currency else None,
+            s.value(fact.period_start, date_style), s.value(fact.period_end, date_style),
+            s.value(fact.as_of, date_style), s.text(fact.qualifier), bn_cell,
+            s.text(fact.source, NOTE)])
+        if index % 20000 == 19999:
+            progress(f"Facts: {index + 1:,} of {len(model.facts):,} rows")
+    last = FACTS_HEADER + max(1, len(model.facts))
+    table = Table(displayName="FactsTable", ref=f"A{FACTS_HEADER}:M{last}")
+    table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(FACTS_COLUMNS, 1)]
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    with warnings.catch_warnings():  # "add table columns manually": done just above
+        warnings.filterwarnings("ignore", "In write-only mode", UserWarning)
+        s.ws.add_table(table)

@@ -1,0 +1,124 @@
+"""The Inputs sheet: every assumption as a named range, per-company inputs, the
+scenario grid's axes."""
+
+from __future__ import annotations
+
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ..book import (
+    HEADER,
+    INPUT,
+    LINK,
+    NOTE,
+    UNIT,
+    Book,
+)
+from ..columns import Column, values
+from ..model import ASSUMPTIONS, Model
+from .common import BN, DATE, FIRST, MULTIPLE, Plan, header_rows, styled
+
+
+def company_inputs_link(model: Model, attribute: str, letter: str) -> Column:
+    items = [getattr(model.company_inputs[c], attribute) for c in model.companies]
+    first = company_inputs_first_row()
+    links = [None if value is None else f"Inputs!${letter}${first + i}"
+             for i, value in enumerate(items)]
+    return values("", items, links=links)
+
+
+def company_inputs_first_row() -> int:
+    # title, note, blank, header, units, assumptions, blank, section title, header
+    return FIRST + len(ASSUMPTIONS) + len(LINKED_INPUTS) + 3
+
+
+LINKED_INPUTS = ("China_AI_Market_2030",)
+
+
+
+
+def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
+    model = plan.model
+    s = book.sheet("Inputs")
+    # layout first: write-only sheets stream <cols> and panes before the rows
+    s.fit_width()
+    s.ws.freeze_panes = "A6"
+    s.widths(38, 16, 16, 24, 90)
+    header_rows(s, "Inputs", "Every assumption in one place. Blue cells are yours to change; "
+                "xlfuncs build --keep-inputs carries them into a rebuilt workbook.", plan)
+    s.append([s.text(h, HEADER) for h in ("Input", "Value", "Unit", "Name", "Source")])
+    s.append([s.text(h, UNIT) for h in ("", "value", "unit", "named range", "where it comes from")])
+    validations: list[DataValidation] = []
+    for a in ASSUMPTIONS:
+        row = s.rows + 1
+        value = model.assumptions[a.name]
+        s.append([s.text(a.label), s.value(value, styled(INPUT, a.number_format)),
+                  s.text(a.unit, UNIT), s.text(a.name, NOTE), s.text(a.source, NOTE)])
+        book.name(a.name, f"Inputs!$B${row}")
+        validations.append(_validation(a.kind, a.low, a.high, f"B{row}", a.label, a.unit))
+    for name in LINKED_INPUTS:
+        row = s.rows + 1
+        text = china_market.formula(0, row)
+        cell = (s.formula(text, china_market.cell(0), styled(LINK, BN)) if text
+                else None)
+        s.append([s.text("China's AI market in 2030 (RMB bn)"), cell, s.text("RMB bn", UNIT),
+                  s.text(name, NOTE),
+                  s.text("Link to Facts: China AI market, market_size", NOTE)])
+        book.name(name, f"Inputs!$B${row}")
+    s.blank_rows()
+    s.append([s.text("Company inputs", HEADER)])
+    s.append([s.text(h, HEADER) for h in ("Company", "Cash (HK$ bn)", "Cash as of",
+                                          "Distress proceeds (HK$ bn)", "Comment")])
+    first = s.rows + 1
+    assert first == company_inputs_first_row(), (first, company_inputs_first_row())
+    for company in model.companies:
+        inputs = model.company_inputs[company]
+        s.append([s.text(company), s.value(inputs.cash, styled(INPUT, BN)),
+                  s.value(inputs.cash_as_of, styled(INPUT, DATE)),
+                  s.value(inputs.distress, styled(INPUT, BN)),
+                  s.text(inputs.comment, NOTE) if inputs.comment else None])
+    last = max(first, s.rows)
+    book.name("Company_Names", f"Inputs!$A${first}:$A${last}")
+    book.name("Company_Cash", f"Inputs!$B${first}:$B${last}")
+    book.name("Company_Cash_As_Of", f"Inputs!$C${first}:$C${last}")
+    book.name("Company_Distress", f"Inputs!$D${first}:$D${last}")
+    validations.append(_validation("decimal", 0, 1e7, f"B{first}:B{last}", "Cash", "HK$ bn"))
+    validations.append(_validation("date", None, None, f"C{first}:C{last}", "Cash as of",
+                                   "date"))
+    validations.append(_validation("decimal", 0, 1e7, f"D{first}:D{last}",
+                                   "Distress proceeds", "HK$ bn"))
+    s.blank_rows()
+    s.append([s.text("Scenario grid", HEADER)])
+    for key, label, name, axis, fmt, low, high, unit in (
+            ("grid_multiples", "Target multiples (rows)", "Grid_Multiples",
+             model.grid_multiples, MULTIPLE, 0.1, 1000, "x"),
+            ("grid_years", "Years (columns)", "Grid_Years", model.grid_years, "0", 0.5, 50,
+             "years")):
+        row = s.rows + 1
+        s.append([s.text(label), *[s.value(v, styled(INPUT, fmt)) for v in axis]])
+        last = get_column_letter(1 + len(axis))
+        cells = f"B{row}:{last}{row}"
+        book.name(name, f"Inputs!$B${row}:${last}${row}")
+        validations.append(_validation("decimal", low, high, cells, label, unit))
+        plan.inputs_rows[key] = row
+    for validation in validations:
+        s.ws.data_validations.append(validation)
+
+
+def _validation(kind: str, low: float | None, high: float | None, cells: str, label: str,
+                unit: str) -> DataValidation:
+    if kind == "date":
+        validation = DataValidation(type="date", operator="greaterThan", formula1="61")
+        message = f"{label}: a date (yyyy-mm-dd)."
+    else:
+        validation = DataValidation(type="decimal", operator="between",
+                                    formula1=f"{low:g}", formula2=f"{high:g}")
+        message = f"{label} in {unit}: a number from {low:g} to {high:g}."
+    validation.promptTitle = label[:32]
+    validation.prompt = message[:255]
+    validation.errorTitle = "Not a valid value"[:32]
+    validation.error = message[:255]
+    validation.showInputMessage = True
+    validation.showErrorMessage = True
+    validation.add(cells)
+    return validation

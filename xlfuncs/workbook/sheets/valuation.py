@@ -1,0 +1,84 @@
+"""The Valuation sheet: per company, market value, revenue run-rate, multiples and
+reverse valuation."""
+
+from __future__ import annotations
+
+from ..columns import Column
+from ..model import Model
+from .common import (
+    BN,
+    BN_SMALL,
+    DATE,
+    MONTHS,
+    MULTIPLE,
+    PCT,
+    PRICE,
+    TF,
+    Layout,
+    company_link,
+    named,
+    text_constant,
+)
+from .inputs import company_inputs_link
+
+# ---- planning -----------------------------------------------------------------------
+
+def plan_valuation(model: Model, china_market: Column) -> Layout:
+    v = Layout("Valuation")
+    hkd, usd, cny = text_constant("HKD"), text_constant("USD"), text_constant("CNY")
+    # point-in-time amounts (market values) at spot, period flows at the period's average
+    usd_hkd, usd_cny = named("USD_HKD", model), named("USD_CNY", model)
+    flow_hkd, flow_cny = named("USD_HKD_Flows", model), named("USD_CNY_Flows", model)
+    mv = v.add("Market value (reported)", "bn", BN, company_link(model, "market_value", "L",
+                                                                 "billions"))
+    mv_cur = v.add("Currency", "code", TF, company_link(model, "market_value", "G",
+                                                        "currency", True))
+    v.add("Basis", "qualifier", TF, company_link(model, "market_value", "K", "qualifier",
+                                                 True))
+    mv_hkd = v.calc("Market value", "HK$ bn", BN, "FX_CONVERT", mv, mv_cur, hkd, usd_hkd,
+                    usd_cny)
+    v.calc("Market value", "US$ bn", BN, "FX_CONVERT", mv, mv_cur, usd, usd_hkd, usd_cny)
+    v.calc("Market value", "RMB bn", BN, "FX_CONVERT", mv, mv_cur, cny, usd_hkd, usd_cny)
+    rev = v.add("Revenue (reported)", "bn", BN_SMALL,
+                company_link(model, "revenue", "L", "billions"))
+    rev_cur = v.add("Revenue currency", "code", TF,
+                    company_link(model, "revenue", "G", "currency", True))
+    start = v.add("Revenue period start", "date", DATE,
+                  company_link(model, "revenue", "H", "period_start"))
+    end = v.add("Revenue period end", "date", DATE,
+                company_link(model, "revenue", "I", "period_end"))
+    months = v.calc("Months in period", "months", MONTHS, "BURN_MONTHS", start, end)
+    annual = v.calc("Annualised revenue", "bn, reported currency", BN_SMALL, "VAL_ANNUALIZE",
+                    rev, months)
+    annual_hkd = v.calc("Annualised revenue", "HK$ bn", BN_SMALL, "FX_CONVERT", annual,
+                        rev_cur, hkd, flow_hkd, flow_cny)
+    ps = v.calc("Price to sales", "x", MULTIPLE, "VAL_PS", mv_hkd, annual_hkd)
+    v.calc("Premium over peer multiple", "%", PCT, "VAL_PREMIUM", ps,
+           named("Peer_Multiple", model))
+    issue = v.add("Issue price", "HK$ a share", PRICE,
+                  company_link(model, "issue_price", "C", "value"))
+    increase = v.add("Increase since issue", "%", PCT,
+                     company_link(model, "cumulative_increase", "C", "value"))
+    v.calc("Implied share price", "HK$ a share", PRICE, "VAL_PRICE_FROM_RETURN", issue,
+           increase)
+    growth_args = (mv_hkd, annual_hkd, named("Target_Multiple", model))
+    v.calc("Revenue CAGR to reach target multiple", "% a year", PCT, "VAL_IMPLIED_CAGR",
+           *growth_args, named("Years", model), named("Discount_Rate", model))
+    v.calc("Years to reach target multiple", "years", "0.0", "VAL_YEARS_TO_JUSTIFY",
+           *growth_args, named("Revenue_Growth", model), named("Discount_Rate", model))
+    annual_cny = v.calc("Annualised revenue", "RMB bn", BN_SMALL, "FX_CONVERT", annual,
+                        rev_cur, cny, flow_hkd, flow_cny)
+    v.calc("Share of China's 2030 AI market", "%", "0.000%", "VAL_MARKET_SHARE", annual_cny,
+           china_market)
+    profit = v.add("Net profit (reported, mid)", "bn", BN,
+                   company_link(model, "net_profit", "L", "billions"))
+    profit_cur = v.add("Net profit currency", "code", TF,
+                       company_link(model, "net_profit", "G", "currency", True))
+    profit_hkd = v.calc("Net profit", "HK$ bn", BN, "FX_CONVERT", profit, profit_cur, hkd,
+                        flow_hkd, flow_cny)
+    v.calc("Price to earnings", "x", MULTIPLE, "VAL_PE", mv_hkd, profit_hkd)
+    distress = v.add("Distress proceeds", "HK$ bn", BN, company_inputs_link(model, "distress",
+                                                                             "D"))
+    v.calc("Failure-adjusted value", "HK$ bn", BN, "VAL_FAILURE_ADJUSTED", mv_hkd,
+           named("Failure_Probability", model), distress)
+    return v
