@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import xlfuncs as xf
+from xlfuncs.checks import check_at_least
+from xlfuncs.data import data_fact
 from xlfuncs.errors import DIV0, NA, NUM, VALUE, XlError, XlfuncsError
 from xlfuncs.registry import CATALOG
 
@@ -56,7 +58,8 @@ def test_article_currency_conversions_imply_usd_cny_near_the_default() -> None:
     # US$53.44m ~ RMB 370m and US$1.32bn ~ RMB 9.1bn imply 6.924 and 6.894
     assert 370 / 53.44 == pytest.approx(xf.fx_rate("USD", "CNY"), rel=0.005)
     assert 9.1 / 1.32 == pytest.approx(xf.fx_rate("USD", "RMB"), rel=0.005)
-    assert xf.fx_convert(53.44, "USD", "CNY", 7.8, 370 / 53.44) == pytest.approx(370)
+    # 53.44 x 6.91 = 374.08 - 4.8096 = 369.2704 (RMB m), the article's "RMB 370m"
+    assert xf.fx_convert(53.44, "USD", "CNY") == pytest.approx(369.2704)
 
 
 def test_fx_rates_are_consistent_both_ways() -> None:
@@ -68,14 +71,19 @@ def test_fx_rates_are_consistent_both_ways() -> None:
 
 
 def test_combined_market_value_is_beyond_620bn() -> None:
-    assert 300 + 323.2 >= 620
+    # the dataset's two market values: HK$300bn (MiniMax) + HK$323.2bn (Zhipu) = 623.2bn,
+    # which the article calls "more than HK$620bn"
+    combined = data_fact("MiniMax", "market_value") + data_fact("Zhipu", "market_value")
+    assert combined == pytest.approx(623.2)
+    assert check_at_least(combined, 620) and not check_at_least(619.9, 620)
 
 
 def test_zhipu_price_to_sales_in_one_currency() -> None:
     # HK$323.2bn over 2025 revenue of RMB 0.191bn converted at 7.80 / 6.91 HKD per CNY
     revenue_hkd = xf.fx_convert(0.191, "CNY", "HKD")
-    assert revenue_hkd == pytest.approx(0.191 * 7.8 / 6.91)
-    assert xf.val_ps(323.2, revenue_hkd) == pytest.approx(323.2 / (0.191 * 7.8 / 6.91))
+    # 0.191 x 7.8 = 1.4898; / 6.91 = 0.215600579 HK$bn; 323.2 / 0.215600579 = 1499.07
+    assert revenue_hkd == pytest.approx(0.215600579, rel=1e-8)
+    assert xf.val_ps(323.2, revenue_hkd) == pytest.approx(1499.07, abs=0.005)
     assert round(xf.val_ps(323.2, revenue_hkd)) == 1499
 
 
@@ -85,7 +93,8 @@ def test_minimax_revenue_run_rate_from_nine_months() -> None:
 
 def test_alibaba_cloud_cap_growth() -> None:
     # US$115m (2026) to US$135m (2028): sqrt(135/115) - 1 = 8.35% a year
-    assert xf.val_cagr(115, 135, 2) == pytest.approx(math.sqrt(135 / 115) - 1)
+    # 135 / 115 = 1.1739130; its square root is 1.0834727
+    assert xf.val_cagr(115, 135, 2) == pytest.approx(0.0834727, abs=1e-7)
     assert xf.val_cagr(115, 125, 1) == pytest.approx(10 / 115)
 
 
@@ -122,6 +131,9 @@ def test_runway_and_cash_zero_date() -> None:
     assert xf.burn_runway(0, 10) == 0
     # 12 months of 365.25/12 days is 365.25 days: 2026-02-24 + 365 days
     assert xf.burn_cash_zero_date(1200, 100, "2026-02-24") == dt.date(2027, 2, 24)
+    # 48 months: 48 x 30.4375 = 1461 days = 2026-02-24 to 2030-02-24 (4 x 365 + 29 Feb 2028);
+    # a 365/12-day month would give 1460 days (02-23), a 30-day month 1440 (2030-02-03)
+    assert xf.burn_cash_zero_date(4800, 100, "2026-02-24") == dt.date(2030, 2, 24)
     assert xf.burn_cash_zero_date(0, 100, dt.date(2026, 2, 24)) == dt.date(2026, 2, 24)
 
 

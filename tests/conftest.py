@@ -1,0 +1,21 @@
+"""The ``engine`` fixture: every test that asks for it runs once per spreadsheet engine."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from xlfuncs.workbook.engines import ENGINES, Engine
+
+
+@pytest.fixture(params=ENGINES, ids=[e.name for e in ENGINES])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """An installed engine; a missing one skips the test, except in CI where it fails."""
+    found: Engine = request.param
+    if not found.installed:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs {found.name} for the recalculation tests: "
+                        f"{found.install_hint}", pytrace=False)
+        pytest.skip(found.install_hint)
+    return found

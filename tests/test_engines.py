@@ -1,0 +1,62 @@
+"""Two independent spreadsheet engines, LibreOffice and Gnumeric, recalculate the workbook
+and agree with the Python core on every formula cell (the cached values the builder wrote).
+
+Every test here runs once per engine (the ``engine`` fixture of conftest.py). The registry
+grid, every native formula over a cross-product of awkward inputs, is in
+test_registry_grid.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xlfuncs.sample import write_universe
+from xlfuncs.workbook import build
+from xlfuncs.workbook.engines import Engine
+
+from .recalc import compare, poison
+
+pytestmark = pytest.mark.engines
+
+
+def test_the_engine_really_recomputes_poisoned_cached_values(engine: Engine,
+                                                             tmp_path: Path) -> None:
+    """An engine that kept cached values would make every comparison pass: every formula
+    cached as 999 must come back with the core's answer."""
+    path = build(out=tmp_path / "article.xlsx").path
+    poisoned = tmp_path / "poisoned.xlsx"
+    assert poison(path, poisoned) > 300
+    assert len(compare(path, poisoned).mismatches) > 300  # the poison itself is seen
+    recalculated = engine.recalculate(poisoned, tmp_path / engine.name)
+    result = compare(path, recalculated)
+    assert result.compared > 300
+    assert not result.mismatches, "\n".join(map(str, result.mismatches[:20]))
+
+
+def test_engine_agrees_with_every_cached_value_of_the_article_workbook(
+        engine: Engine, tmp_path: Path) -> None:
+    path = build(out=tmp_path / "article.xlsx").path
+    recalculated = engine.recalculate(path, tmp_path / engine.name)
+    result = compare(path, recalculated)
+    assert result.compared > 300
+    assert not result.mismatches, "\n".join(map(str, result.mismatches[:20]))
+    theirs = openpyxl.load_workbook(recalculated, data_only=True)
+    results = [r[3] for r in theirs["Checks"].iter_rows(min_row=6, values_only=True) if r[0]]
+    assert results and all(r is True for r in results), results
+
+
+def test_engine_agrees_on_random_hostile_companies(engine: Engine, tmp_path: Path) -> None:
+    """Zero and negative revenue, profits instead of losses, blanks, formula-like names:
+    the native formulas and the core still agree, errors included."""
+    data = write_universe(tmp_path / "random.csv", 150, seed=11, hostile_names=True)
+    path = build(data, tmp_path / "random.xlsx").path
+    recalculated = engine.recalculate(path, tmp_path / engine.name)
+    result = compare(path, recalculated)
+    assert result.compared > 5000
+    assert not result.mismatches, "\n".join(map(str, result.mismatches[:20]))
+    assert {"#DIV/0!", "#NUM!"} <= result.errors  # the edge cases were really exercised
+    names = {c.value for c in openpyxl.load_workbook(recalculated)["Facts"]["A"][5:]}
+    assert '=HYPERLINK("http://x","y")' in names and "@SUM(1)" in names  # still text
