@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from xlfuncs.cli import main
 from xlfuncs.workbook import build, workbook_bytes
 from xlfuncs.workbook.book import PAUSE_SAVE, atomic_write
+from xlfuncs.workbook.carry import recorded_inputs
 from xlfuncs.workbook.model import ASSUMPTIONS, CASH_RULE, GRID_YEARS_RULE, Rule
 from xlfuncs.workbook.safety import edited_since_built
 
@@ -33,7 +34,7 @@ RULES = {a.name: a.rule for a in ASSUMPTIONS}
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+def fresh() -> bytes:
     """The bytes of a default build, copied wherever a test needs a workbook."""
     return workbook_bytes()
 
@@ -414,9 +415,10 @@ def test_a_rebuild_keeps_carried_inputs_unless_reset(tmp_path: Path, fresh: byte
     out = capsys.readouterr().out
     assert "  kept input USD_CNY: 6.91 -> 7.77" in out and "--reset-inputs" in out
     assert named_value(target, "USD_CNY") == 7.77 and not edited_since_built(target)
+    assert recorded_inputs(target) == ["USD_CNY"]
     assert main(["build", "--out", str(target), "--reset-inputs"]) == 0
     assert "kept input" not in capsys.readouterr().out
-    assert named_value(target, "USD_CNY") == 6.91
+    assert named_value(target, "USD_CNY") == 6.91 and recorded_inputs(target) == []
     assert target.read_bytes() == fresh
 
 

@@ -20,7 +20,7 @@ from openpyxl.packaging.custom import StringProperty
 from ..data import load_facts, resolve_path
 from ..errors import XlfuncsError
 from .book import _PLACEHOLDER, Book, SaveError, atomic_write
-from .carry import CHOSEN_INPUTS, carry_inputs, chosen_record
+from .carry import CHOSEN_INPUTS, carry_inputs, chosen_record, recorded_inputs
 from .model import Model, build_model
 from .safety import UnsafeWorkbookError, check_zip, edited_since_built
 from .sheets import (
@@ -154,11 +154,11 @@ def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
     if target.exists():
         try:
             edited = edited_since_built(target)
-        except UnsafeWorkbookError as exc:
+        except UnsafeWorkbookError:
             if not force:
                 raise TargetEditedError(
-                    f"{target} is not a workbook xlfuncs built ({_reason(exc, target)}): "
-                    "choose another --out, or add --force to overwrite it") from None
+                    f"{target}: not a workbook xlfuncs built; choose another --out, or add "
+                    "--force to overwrite it") from None
             edited = True
         if edited and not force and not from_itself:
             advice = " ".join(["xlfuncs build", *([f"--data {shlex.quote(str(data))}"]
@@ -169,7 +169,8 @@ def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
                 f"{target} was changed since xlfuncs built it: `{advice}` rebuilds it with "
                 f"its inputs (the edited file is first copied to {backup_path(target).name}),"
                 " or add --force to overwrite it, edits lost")
-        if not edited and not reset_inputs and not from_itself:
+        if not edited and not reset_inputs and not from_itself and recorded_inputs(
+                target) != []:  # [] : it carried nothing, so there is nothing to keep
             sources.append((target, True))
     carried_from = target if sources else None
     if keep is not None:
@@ -229,8 +230,3 @@ def _same_file(one: Path, other: Path) -> bool:
         return os.path.samefile(one, other)
     except OSError:
         return False
-
-
-def _reason(exc: Exception, path: Path) -> str:
-    text = str(exc)
-    return text[len(f"{path}: "):] if text.startswith(f"{path}: ") else text

@@ -15,8 +15,10 @@ an older version's default is not mistaken for a choice.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,15 +91,33 @@ def chosen_record(model: Model) -> str:
     return json.dumps(sorted(set(model.chosen)))
 
 
+def recorded_inputs(path: Path) -> list[str] | None:
+    """The inputs an xlfuncs build at ``path`` records as carried, read from its document
+    properties without parsing the workbook (None: no record, an older version's build)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            custom = archive.read("docProps/custom.xml").decode("utf-8", "replace")
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return None
+    found = re.search(rf'name="{CHOSEN_INPUTS}".*?<vt:lpwstr[^>]*>([^<]*)<', custom, re.S)
+    return None if found is None else _keys(html.unescape(found.group(1)))
+
+
+def _keys(text: Any) -> list[str] | None:
+    try:
+        keys = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+        return keys
+    return None
+
+
 def _recorded(book: Any) -> set[str] | None:
     for prop in getattr(book.custom_doc_props, "props", []):
         if prop.name == CHOSEN_INPUTS:
-            try:
-                keys = json.loads(prop.value)
-            except (TypeError, ValueError):
-                return None
-            if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
-                return set(keys)
+            keys = _keys(prop.value)
+            return None if keys is None else set(keys)
     return None
 
 
