@@ -25,6 +25,7 @@ from xlfuncs.workbook import (
     build,
     workbook_bytes,
 )
+from xlfuncs.workbook.book import SaveError
 from xlfuncs.workbook.model import ASSUMPTIONS
 from xlfuncs.workbook.safety import UnsafeWorkbookError, check_zip, edited_since_built
 
@@ -279,7 +280,7 @@ def test_an_interrupted_save_leaves_the_old_file(tmp_path: Path,
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(SaveError, match=r"disk full.*the earlier file is unchanged"):
         build(out=target, force=True)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]  # no temporary left

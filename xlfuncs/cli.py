@@ -4,10 +4,13 @@ workbook."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -63,6 +66,34 @@ def _facts(args: argparse.Namespace) -> int:
     return 0
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind (so a save in progress removes its temporary file),
+    then exit with one line. A BaseException, so no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Stopped` for the duration."""
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (main() called from a thread)
+        return
+    previous = {signum: signal.signal(signum, _stop) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _build(args: argparse.Namespace) -> int:
     from .workbook import DEFAULT_OUT, build
 
@@ -73,16 +104,28 @@ def _build(args: argparse.Namespace) -> int:
             print(f"\r\033[Kxlfuncs build: {message}", end="", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    report = build(args.data, args.out or DEFAULT_OUT, args.keep_inputs, args.force,
-                   progress)
-    if live:
-        print("\r\033[K", end="", file=sys.stderr)
+    try:
+        with _stopped_by_signals():
+            report = build(args.data, args.out or DEFAULT_OUT, args.keep_inputs, args.force,
+                           progress, reset_inputs=args.reset_inputs)
+    finally:
+        if live:
+            print("\r\033[K", end="", file=sys.stderr)
     seconds = time.perf_counter() - started
     status = "pass" if report.checks_ok is True else "FAIL"
+    if report.backup is not None:
+        print(f"copied the edited {report.path} to {report.backup}")
     print(f"wrote {report.path} ({report.size / 1024:,.0f} KiB): {report.companies:,} "
           f"companies, {report.facts:,} facts, checks {status}, {seconds:.2f} s")
     for line in report.carried:
         print(f"  kept input {line}")
+    if report.carried_from is not None and report.carried:
+        print(f"  (kept from the {report.carried_from} it replaces; --reset-inputs resets "
+              "them to the defaults)")
+    for line in report.not_carried:
+        print(f"  not carried: {line}")
+    if report.not_carried:
+        print("  (the new build has the default for each input not carried)")
     if args.keep_inputs and not report.carried:
         print(f"  no input of {args.keep_inputs} differed from the defaults")
     return 0
@@ -122,8 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="write the valuation workbook")
     build.add_argument("--data", help="facts CSV (default: $XLFUNCS_DATA or the article's)")
     build.add_argument("--out", help="where to write (default: workbooks/llm_valuation.xlsx)")
-    build.add_argument("--keep-inputs", metavar="OLD.xlsx",
-                       help="carry the input cells a colleague changed in OLD.xlsx")
+    carry = build.add_mutually_exclusive_group()
+    carry.add_argument("--keep-inputs", metavar="OLD.xlsx",
+                       help="carry the input cells a colleague changed in OLD.xlsx (OLD.xlsx "
+                            "may be the --out workbook itself: it is copied to "
+                            "NAME.backup.xlsx first)")
+    carry.add_argument("--reset-inputs", action="store_true",
+                       help="do not keep the inputs of the workbook being replaced")
     build.add_argument("--force", action="store_true",
                        help="overwrite a workbook that was edited since it was built")
     build.set_defaults(run=_build)
@@ -152,12 +200,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; whatever a user can cause ends in one ``xlfuncs: ...`` line and
+    exit status 2 (a signal: 128 + its number), never a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except XlfuncsError as exc:
-        print(f"xlfuncs: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    except OSError as exc:  # bad paths, full disks, read-only folders, closed pipes
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
+    except MemoryError:
+        return _fail("out of memory")
+    except Stopped as exc:
+        name = signal.Signals(exc.signum).name
+        _fail(f"stopped by {name}; nothing half-written is left (any file being saved is "
+              "either as it was or complete)")
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        _fail("stopped (Ctrl-C); nothing half-written is left")
+        return 130
+
+
+def _fail(message: str) -> int:
+    print(f"xlfuncs: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

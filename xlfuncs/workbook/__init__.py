@@ -7,18 +7,22 @@ b'PK'
 
 from __future__ import annotations
 
-import datetime as dt
+import os
+import shlex
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openpyxl.packaging.custom import StringProperty
+
 from ..data import load_facts, resolve_path
 from ..errors import XlfuncsError
-from ..inputs import date_to_serial
-from .book import Book, atomic_write
-from .model import ASSUMPTIONS, Model, build_model
-from .safety import UnsafeWorkbookError, edited_since_built, load_workbook_safely
+from .book import _PLACEHOLDER, Book, SaveError, atomic_write
+from .carry import CHOSEN_INPUTS, carry_inputs, chosen_record, recorded_inputs
+from .model import Model, build_model
+from .safety import UnsafeWorkbookError, check_zip, edited_since_built
 from .sheets import (
     Plan,
     checks_status,
@@ -48,6 +52,10 @@ class TargetEditedError(XlfuncsError):
     """The workbook at the target was changed since xlfuncs built it."""
 
 
+class OutputPathError(XlfuncsError):
+    """The target is a folder, a device, or lies under a file."""
+
+
 @dataclass
 class BuildReport:
     path: Path
@@ -56,6 +64,9 @@ class BuildReport:
     checks_ok: Any
     carried: list[str] = field(default_factory=list)
     size: int = 0
+    not_carried: list[str] = field(default_factory=list)
+    carried_from: Path | None = None   # the target itself, when its inputs were kept
+    backup: Path | None = None         # where the edited target was copied first
 
 
 def _no_progress(message: str) -> None:
@@ -65,16 +76,17 @@ def _no_progress(message: str) -> None:
 def workbook_bytes(data: str | Path | None = None, keep_inputs: str | Path | None = None,
                    progress: Callable[[str], None] = _no_progress) -> bytes:
     """The workbook file's bytes (see :func:`build`)."""
-    return _render(data, keep_inputs, progress)[0]
+    sources = [] if keep_inputs is None else [(Path(keep_inputs), False)]
+    return _render(data, sources, progress)[0]
 
 
-def _render(data: str | Path | None, keep_inputs: str | Path | None,
+def _render(data: str | Path | None, sources: list[tuple[Path, bool]],
             progress: Callable[[str], None]) -> tuple[bytes, Model, Any]:
     data_path = resolve_path(data)
     facts = load_facts(data_path)
     model = build_model(facts)
-    if keep_inputs is not None:
-        carry_inputs(model, Path(keep_inputs))
+    for old, recorded_only in sources:
+        carry_inputs(model, old, recorded_only)
     progress(f"{len(model.companies):,} companies, {len(model.facts):,} facts")
     in_bn = layout_facts(model)
     china = _china_market(model)
@@ -84,6 +96,9 @@ def _render(data: str | Path | None, keep_inputs: str | Path | None,
     plan.checks = plan_checks(model, valuation)
     plan.checks_ok = checks_status(plan.checks)
     book = Book()
+    record = chosen_record(model)
+    if _PLACEHOLDER not in record:  # a company named with 64 zeros: no record (see carry)
+        book.wb.custom_doc_props.append(StringProperty(name=CHOSEN_INPUTS, value=record))
     write_about(book, plan)
     write_inputs(book, plan, china)
     write_facts(book, plan, in_bn, progress)
@@ -117,97 +132,101 @@ def _china_market(model: Model) -> Any:
 
 def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
           keep_inputs: str | Path | None = None, force: bool = False,
-          progress: Callable[[str], None] = _no_progress) -> BuildReport:
+          progress: Callable[[str], None] = _no_progress,
+          reset_inputs: bool = False) -> BuildReport:
     """Write the workbook from a facts file (default: the article's) to ``out``.
 
-    Refuses to overwrite a workbook a person changed since it was built, unless ``force``;
-    ``keep_inputs`` carries the input cells of an older copy into the new one. The save is
-    atomic: the target is either the old file or the complete new one.
+    Refuses to overwrite a workbook a person changed since it was built, unless ``force``
+    (the edits are lost) or ``keep_inputs`` names that workbook itself (its inputs are
+    carried and the edited file is first copied to NAME.backup.xlsx). ``keep_inputs``
+    carries the input cells of an older copy into the new one. Rebuilding over an unedited
+    build carries the inputs it had carried (unless ``reset_inputs``). The save is atomic:
+    the target is either the old file or the complete new one.
     """
     target = Path(out)
-    if target.exists() and not force:
+    check_target(target)
+    keep = None if keep_inputs is None else Path(keep_inputs)
+    if keep is not None:
+        check_zip(keep)  # a missing or non-workbook file is refused before any work
+    from_itself = keep is not None and _same_file(keep, target)
+    edited = False
+    sources: list[tuple[Path, bool]] = []
+    if target.exists():
         try:
             edited = edited_since_built(target)
         except UnsafeWorkbookError:
+            if not force:
+                raise TargetEditedError(
+                    f"{target}: not a workbook xlfuncs built; choose another --out, or add "
+                    "--force to overwrite it") from None
             edited = True
-        if edited:
+        if edited and not force and not from_itself:
+            advice = " ".join(["xlfuncs build", *([f"--data {shlex.quote(str(data))}"]
+                                                  if data is not None else []),
+                               f"--out {shlex.quote(str(target))}",
+                               f"--keep-inputs {shlex.quote(str(target))}"])
             raise TargetEditedError(
-                f"{target} was changed since xlfuncs built it: rebuild with --keep-inputs "
-                f"{target} to carry its inputs over, or --force to overwrite it")
-    content, model, checks_ok = _render(data, keep_inputs, progress)
+                f"{target} was changed since xlfuncs built it: `{advice}` rebuilds it with "
+                f"its inputs (the edited file is first copied to {backup_path(target).name}),"
+                " or add --force to overwrite it, edits lost")
+        if not edited and not reset_inputs and not from_itself and recorded_inputs(
+                target) != []:  # [] : it carried nothing, so there is nothing to keep
+            sources.append((target, True))
+    carried_from = target if sources else None
+    if keep is not None:
+        sources.append((keep, False))
+    content, model, checks_ok = _render(data, sources, progress)
+    backup = backup_copy(target) if edited and from_itself and not force else None
     atomic_write(target, content)
     return BuildReport(target, len(model.companies), len(model.facts), checks_ok,
-                       model.carried, len(content))
+                       model.carried, len(content), model.not_carried, carried_from, backup)
 
 
-def carry_inputs(model: Model, old: Path) -> None:
-    """Take the input cells of an older workbook (found by their names) into ``model``,
-    noting in ``model.carried`` each value that differs from the new default."""
-    book = load_workbook_safely(old)
-
-    def cells(name: str) -> list[Any]:
-        defined = book.defined_names.get(name)
-        if defined is None:
-            return []
-        found: list[Any] = []
-        for title, ref in defined.destinations:
-            if title not in book.sheetnames:
-                continue
-            block = book[title][ref.replace("$", "")]
-            rows = block if isinstance(block, tuple) else ((block,),)
-            for row in rows:
-                for cell in row if isinstance(row, tuple) else (row,):
-                    found.append(_plain(cell.value))
-        return found
-
-    for assumption in ASSUMPTIONS:
-        old_values = cells(assumption.name)
-        if len(old_values) != 1 or old_values[0] in (None, ""):
-            continue
-        value = old_values[0]
-        if isinstance(value, str):
-            continue
-        default = model.assumptions[assumption.name]
-        if value != default:
-            model.assumptions[assumption.name] = value
-            model.carried.append(f"{assumption.name}: {default:g} -> {value:g}")
-    names = cells("Company_Names")
-    columns = {"cash": cells("Company_Cash"), "cash_as_of": cells("Company_Cash_As_Of"),
-               "distress": cells("Company_Distress")}
-    for i, company in enumerate(names):
-        if company not in model.company_inputs:
-            continue
-        inputs = model.company_inputs[company]
-        for attribute, column in columns.items():
-            if i >= len(column):
-                continue
-            value = None if column[i] in ("", None) else column[i]
-            if value is not None and not isinstance(value, (int, float)):
-                continue
-            if value != getattr(inputs, attribute):
-                model.carried.append(f"{company} {attribute}: {getattr(inputs, attribute)} "
-                                     f"-> {value}")
-                setattr(inputs, attribute, value)
-    for name, attribute in (("Grid_Multiples", "grid_multiples"), ("Grid_Years", "grid_years")):
-        old_values = cells(name)
-        if len(old_values) == len(getattr(model, attribute)) and all(
-                isinstance(v, (int, float)) for v in old_values):
-            if [float(v) for v in old_values] != getattr(model, attribute):
-                model.carried.append(f"{name}: {getattr(model, attribute)} -> {old_values}")
-                setattr(model, attribute, [float(v) for v in old_values])
-    for name, attribute in (("Card_Company", "card_company"),
-                            ("Scenario_Company", "scenario_company")):
-        old_values = cells(name)
-        if old_values and old_values[0] in model.companies and old_values[0] != getattr(
-                model, attribute):
-            model.carried.append(f"{name}: {getattr(model, attribute)} -> {old_values[0]}")
-            setattr(model, attribute, old_values[0])
+def check_target(target: Path) -> None:
+    """Refuse, before any work, a target that can never be written as a workbook."""
+    if target.is_dir():
+        raise OutputPathError(f"{target}: is a folder; give a file name, e.g. --out "
+                              f"{target / DEFAULT_OUT.name}")
+    if target.exists() and not target.is_file():
+        raise OutputPathError(f"{target}: not a regular file (a device, pipe or socket); "
+                              "refused")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputPathError(f"{target}: cannot be written, {parent} is a file, "
+                                      "not a folder")
+            break
 
 
-def _plain(value: Any) -> Any:
-    """Dates as Excel serials, as the model keeps them."""
-    if isinstance(value, dt.datetime):
-        return date_to_serial(value.date())
-    if isinstance(value, dt.date):
-        return date_to_serial(value)
-    return value
+def backup_path(target: Path) -> Path:
+    """The first free NAME.backup.xlsx, NAME.backup-2.xlsx ... beside ``target``."""
+    for number in range(1, 10_000):
+        tail = "" if number == 1 else f"-{number}"
+        candidate = target.with_name(f"{target.stem}.backup{tail}{target.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise OutputPathError(f"{target}: no free backup name beside it")
+
+
+def backup_copy(target: Path) -> Path:
+    """Copy ``target`` to :func:`backup_path` (never over an existing file)."""
+    backup = backup_path(target)
+    try:
+        with open(backup, "xb") as out:
+            try:
+                out.write(target.read_bytes())
+            except BaseException:
+                backup.unlink(missing_ok=True)
+                raise
+        shutil.copymode(target, backup)
+    except OSError as exc:
+        raise SaveError(f"{backup}: the backup of {target} was not written "
+                        f"({exc.strerror or exc}); {target} is unchanged") from None
+    return backup
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False

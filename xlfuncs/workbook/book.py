@@ -15,14 +15,17 @@ edited the file since (:func:`edited_since_built`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import os
 import re
+import signal
 import tempfile
+import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,7 +40,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.properties import CalcProperties
 
-from ..errors import ERROR_CODES
+from ..errors import ERROR_CODES, XlfuncsError
 
 # Build times are fixed so that the same input gives the same bytes; the article's date.
 FIXED_TIME = dt.datetime(2026, 2, 24, 0, 0, 0)
@@ -343,16 +346,118 @@ def _zip(parts: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write beside the target, flush to disk, then rename over it: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+class SaveError(XlfuncsError):
+    """The workbook could not be written where asked (a read-only folder, a full disk...)."""
+
+
+# Temporary files of a save are named ".NAME.PID.XXXXXXXX.tmp" (the writer's process id and
+# mkstemp's 8 random characters), so a later save can recognise its own leftovers.
+STALE_AFTER = 3600        # seconds: no save takes an hour; older is a leftover whoever wrote it
+STALE_DEAD_AFTER = 600    # seconds: ...or older than this and its writer has gone (this host)
+PAUSE_SAVE = "XLFUNCS_TEST_PAUSE_SAVE"  # test only: seconds to sleep before the rename
+
+
+def temporary_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"\.{re.escape(name)}\.(?:(\d+)\.)?[a-z0-9_]{{8}}\.tmp")
+
+
+def remove_stale_temporaries(path: Path, now: float | None = None) -> list[Path]:
+    """Remove what a killed save (SIGKILL, a power cut) left beside ``path``: files named as
+    :func:`atomic_write` names them, over STALE_AFTER seconds old, or over STALE_DEAD_AFTER
+    seconds old when the process id in their name no longer runs here. (Age, not only the
+    process id, because a folder shared between machines sees other hosts' saves.)"""
+    now = time.time() if now is None else now
+    pattern = temporary_pattern(path.name)
+    removed = []
     try:
+        candidates = [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        try:
+            age = now - candidate.lstat().st_mtime
+            pid = pattern.fullmatch(candidate.name).group(1)  # type: ignore[union-attr]
+            if age > STALE_AFTER or (age > STALE_DEAD_AFTER and not _running(pid)):
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue
+    return removed
+
+
+def _running(pid: str | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process, or a number we cannot judge: keep the file
+    return True
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets from open(): 0o666 less the umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGTERM, SIGHUP and SIGINT for a moment, so that a handler that raises cannot
+    run between creating the temporary file and remembering its name."""
+    held = {signal.SIGTERM, signal.SIGINT} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP")
+                                               else set())
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write beside the target, flush to disk, then rename over it: all or nothing.
+
+    A new file gets the mode the umask gives; a replaced file keeps its mode. Any exception,
+    including one a signal handler raises (the CLI turns SIGTERM and SIGHUP into one), removes
+    the temporary file; leftovers of killed saves are removed by later saves. OSError becomes
+    :class:`SaveError`, naming the target.
+    """
+    existed = path.exists()
+    try:
+        mode = path.stat().st_mode & 0o777 if existed else new_file_mode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+    except OSError as exc:
+        raise _save_error(path, exc, existed) from None
+    temporary: str | None = None
+    try:
+        with _signals_held():
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.",
+                                                 suffix=".tmp", dir=path.parent)
         with os.fdopen(handle, "wb") as out:
+            os.fchmod(out.fileno(), mode)
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        pause = os.environ.get(PAUSE_SAVE)
+        if pause:
+            time.sleep(float(pause))
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as exc:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _save_error(path, exc, existed) from None
         raise
+
+
+def _save_error(path: Path, exc: OSError, existed: bool) -> SaveError:
+    reason = exc.strerror or str(exc)
+    kept = "; the earlier file is unchanged" if existed else ""
+    return SaveError(f"{path}: not written ({reason}){kept}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -69,6 +70,62 @@ def fact_rows(facts: pd.DataFrame) -> list[FactRow]:
     return list(rows.values())
 
 
+LAST_DATE_SERIAL = 2_958_465  # 9999-12-31, the last date Excel has
+FIRST_DATE_SERIAL = 61        # 1900-03-01: serials up to it meet Excel's 1900 leap-year bug
+
+
+class Rule(NamedTuple):
+    """What an input cell accepts. One rule serves twice: the Inputs sheet's data validation
+    is generated from it, and a value carried from an older workbook must pass it."""
+
+    kind: str                  # "decimal", "whole" or "date"
+    low: float | None = None   # inclusive bounds (dates: after FIRST_DATE_SERIAL)
+    high: float | None = None
+
+    def describe(self) -> str:
+        if self.kind == "date":
+            return "a date (yyyy-mm-dd) after 1900-03-01"
+        what = "a whole number" if self.kind == "whole" else "a number"
+        return f"{what} from {self.low:g} to {self.high:g}"
+
+    def excel(self) -> dict[str, str]:
+        """The arguments of openpyxl's DataValidation for this rule."""
+        if self.kind == "date":
+            return {"type": "date", "operator": "greaterThan",
+                    "formula1": str(FIRST_DATE_SERIAL)}
+        return {"type": self.kind, "operator": "between", "formula1": f"{self.low:g}",
+                "formula2": f"{self.high:g}"}
+
+    def refusal(self, value: Any) -> str | None:
+        """None if ``value`` (as openpyxl reads a cell) passes; otherwise why not."""
+        rule = f"rule: {self.describe()}"
+        if isinstance(value, bool):  # before numbers: bool is an int in Python
+            return f"TRUE/FALSE is not a number; {rule}"
+        if self.kind == "date":
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            if isinstance(value, dt.date):
+                value = date_to_serial(value)
+            if not isinstance(value, (int, float)) or not (
+                    FIRST_DATE_SERIAL < value <= LAST_DATE_SERIAL):
+                return rule
+            return None
+        if isinstance(value, (dt.date, dt.datetime, dt.time)):
+            return f"a date, not a number; {rule}"
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return rule
+        if not self.low <= value <= self.high or (self.kind == "whole" and value % 1):
+            return rule
+        return None
+
+
+CASH_RULE = Rule("decimal", 0, 1e7)            # HK$ bn, per company
+DISTRESS_RULE = Rule("decimal", 0, 1e7)        # HK$ bn, per company
+CASH_DATE_RULE = Rule("date")                  # per company
+GRID_MULTIPLES_RULE = Rule("decimal", 0.1, 1000)
+GRID_YEARS_RULE = Rule("decimal", 0.5, 50)
+
+
 @dataclass(frozen=True)
 class Assumption:
     """A global input of the Inputs sheet, kept as a named range."""
@@ -82,6 +139,10 @@ class Assumption:
     low: float | None = None   # data validation bounds
     high: float | None = None
     kind: str = "decimal"      # decimal, date, whole
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.kind, self.low, self.high)
 
 
 ASSUMPTIONS = (
@@ -164,7 +225,9 @@ class Model:
     grid_years: list[float]
     card_company: str
     scenario_company: str
-    carried: list[str] = field(default_factory=list)
+    carried: list[str] = field(default_factory=list)       # "USD_HKD: 7.8 -> 7.82"
+    not_carried: list[str] = field(default_factory=list)   # why an old input was refused
+    chosen: list[str] = field(default_factory=list)        # keys of carried inputs
 
     def fact(self, company: str, metric: str) -> FactRow | None:
         return self.by_key.get((company, metric))

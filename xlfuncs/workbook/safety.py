@@ -29,8 +29,12 @@ class UnsafeWorkbookError(XlfuncsError):
 
 def check_zip(path: Path) -> dict[str, zipfile.ZipInfo]:
     """The entries of a workbook file, after the checks above; raises UnsafeWorkbookError."""
-    if not path.is_file():
+    if path.is_dir():
+        raise UnsafeWorkbookError(f"{path}: is a folder, not a workbook")
+    if not path.exists():
         raise UnsafeWorkbookError(f"{path}: no such file")
+    if not path.is_file():
+        raise UnsafeWorkbookError(f"{path}: not a regular file (a device, pipe or socket)")
     if not zipfile.is_zipfile(path):
         raise UnsafeWorkbookError(f"{path}: not an Excel workbook (.xlsx is a zip file; "
                                   "this one is not)")

@@ -15,7 +15,16 @@ from ..book import (
     Book,
 )
 from ..columns import Column, values
-from ..model import ASSUMPTIONS, Model
+from ..model import (
+    ASSUMPTIONS,
+    CASH_DATE_RULE,
+    CASH_RULE,
+    DISTRESS_RULE,
+    GRID_MULTIPLES_RULE,
+    GRID_YEARS_RULE,
+    Model,
+    Rule,
+)
 from .common import BN, DATE, FIRST, MULTIPLE, Plan, header_rows, styled
 
 
@@ -55,7 +64,7 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
         s.append([s.text(a.label), s.value(value, styled(INPUT, a.number_format)),
                   s.text(a.unit, UNIT), s.text(a.name, NOTE), s.text(a.source, NOTE)])
         book.name(a.name, f"Inputs!$B${row}")
-        validations.append(_validation(a.kind, a.low, a.high, f"B{row}", a.label, a.unit))
+        validations.append(_validation(a.rule, f"B{row}", a.label, a.unit))
     for name in LINKED_INPUTS:
         row = s.rows + 1
         text = china_market.formula(0, row)
@@ -82,38 +91,34 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
     book.name("Company_Cash", f"Inputs!$B${first}:$B${last}")
     book.name("Company_Cash_As_Of", f"Inputs!$C${first}:$C${last}")
     book.name("Company_Distress", f"Inputs!$D${first}:$D${last}")
-    validations.append(_validation("decimal", 0, 1e7, f"B{first}:B{last}", "Cash", "HK$ bn"))
-    validations.append(_validation("date", None, None, f"C{first}:C{last}", "Cash as of",
+    validations.append(_validation(CASH_RULE, f"B{first}:B{last}", "Cash", "HK$ bn"))
+    validations.append(_validation(CASH_DATE_RULE, f"C{first}:C{last}", "Cash as of",
                                    "date"))
-    validations.append(_validation("decimal", 0, 1e7, f"D{first}:D{last}",
+    validations.append(_validation(DISTRESS_RULE, f"D{first}:D{last}",
                                    "Distress proceeds", "HK$ bn"))
     s.blank_rows()
     s.append([s.text("Scenario grid", HEADER)])
-    for key, label, name, axis, fmt, low, high, unit in (
+    for key, label, name, axis, fmt, rule, unit in (
             ("grid_multiples", "Target multiples (rows)", "Grid_Multiples",
-             model.grid_multiples, MULTIPLE, 0.1, 1000, "x"),
-            ("grid_years", "Years (columns)", "Grid_Years", model.grid_years, "0", 0.5, 50,
-             "years")):
+             model.grid_multiples, MULTIPLE, GRID_MULTIPLES_RULE, "x"),
+            ("grid_years", "Years (columns)", "Grid_Years", model.grid_years, "0",
+             GRID_YEARS_RULE, "years")):
         row = s.rows + 1
         s.append([s.text(label), *[s.value(v, styled(INPUT, fmt)) for v in axis]])
         last = get_column_letter(1 + len(axis))
         cells = f"B{row}:{last}{row}"
         book.name(name, f"Inputs!$B${row}:${last}${row}")
-        validations.append(_validation("decimal", low, high, cells, label, unit))
+        validations.append(_validation(rule, cells, label, unit))
         plan.inputs_rows[key] = row
     for validation in validations:
         s.ws.data_validations.append(validation)
 
 
-def _validation(kind: str, low: float | None, high: float | None, cells: str, label: str,
-                unit: str) -> DataValidation:
-    if kind == "date":
-        validation = DataValidation(type="date", operator="greaterThan", formula1="61")
-        message = f"{label}: a date (yyyy-mm-dd)."
-    else:
-        validation = DataValidation(type="decimal", operator="between",
-                                    formula1=f"{low:g}", formula2=f"{high:g}")
-        message = f"{label} in {unit}: a number from {low:g} to {high:g}."
+def _validation(rule: Rule, cells: str, label: str, unit: str) -> DataValidation:
+    """Excel's check of an input cell, from the rule carried values are also checked by."""
+    validation = DataValidation(**rule.excel())
+    where = label if rule.kind == "date" else f"{label} in {unit}"
+    message = f"{where}: {rule.describe()}."
     validation.promptTitle = label[:32]
     validation.prompt = message[:255]
     validation.errorTitle = "Not a valid value"[:32]
