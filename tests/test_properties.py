@@ -91,21 +91,25 @@ def test_table_functions_answer_or_explain(company: object, metric: object) -> N
 positive = st.floats(min_value=1e-3, max_value=1e6)
 
 
-@given(mc=positive, revenue=positive, target=st.floats(1, 100), years=st.floats(0.5, 30))
+@given(mc=positive, revenue=positive, target=st.floats(1, 100), years=st.floats(0.5, 30),
+       rate=st.floats(0, 0.3))
 def test_growing_into_the_implied_cagr_lands_on_the_target_multiple(
-        mc: float, revenue: float, target: float, years: float) -> None:
-    cagr = xf.val_implied_cagr(mc, revenue, target, years)
+        mc: float, revenue: float, target: float, years: float, rate: float) -> None:
+    cagr = xf.val_implied_cagr(mc, revenue, target, years, rate)
     assume(1 + cagr > 1e-3)  # below that, 1 + cagr itself has lost the digits we compare
     future_revenue = revenue * (1 + cagr) ** years
-    assert math.isclose(mc / future_revenue, target, rel_tol=1e-9)
+    future_value = mc * (1 + rate) ** years
+    assert math.isclose(future_value / future_revenue, target, rel_tol=1e-9)
 
 
-@given(mc=positive, revenue=positive, target=st.floats(1, 100), growth=st.floats(0.01, 3))
+@given(mc=positive, revenue=positive, target=st.floats(1, 100), growth=st.floats(0.01, 3),
+       rate=st.floats(0, 0.3))
 def test_years_to_justify_inverts_the_implied_cagr(
-        mc: float, revenue: float, target: float, growth: float) -> None:
-    years = xf.val_years_to_justify(mc, revenue, target, growth)
+        mc: float, revenue: float, target: float, growth: float, rate: float) -> None:
+    assume(growth > rate + 1e-3)
+    years = xf.val_years_to_justify(mc, revenue, target, growth, rate)
     if years > 0:
-        assert math.isclose(xf.val_implied_cagr(mc, revenue, target, years), growth,
+        assert math.isclose(xf.val_implied_cagr(mc, revenue, target, years, rate), growth,
                             rel_tol=1e-9, abs_tol=1e-12)
     else:
         assert mc <= target * revenue

@@ -164,13 +164,17 @@ def _reverse_guards(n: int) -> tuple[Guard, ...]:
     Guard(NUM, "years must be greater than zero", lambda mc, r, t, y, d: y <= 0),
     *_reverse_guards(5),
 )
-def val_implied_cagr(market_cap, revenue, target_multiple, years, discount_rate=0.0):
+def val_implied_cagr(market_cap, revenue, target_multiple, years, discount_rate):
     """Revenue growth a year needed to grow into a target multiple in ``years`` years.
 
     Required revenue = market_cap x (1 + discount_rate) ^ years / target_multiple;
-    the answer is (required revenue / revenue) ^ (1 / years) - 1.
+    the answer is (required revenue / revenue) ^ (1 / years) - 1. The discount rate (the
+    return a holder needs, at which the market value must grow) has no default: 0% would
+    mean a holder asks for no return, a hidden assumption that flatters the answer.
 
-    >>> round(val_implied_cagr(323.2, 0.2156, 11.5, 5), 4)  # Zhipu, HK$bn, at 11.5x in 5 years
+    >>> round(val_implied_cagr(323.2, 0.2156, 11.5, 5, 0.10), 4)  # Zhipu, HK$bn, 11.5x, 5y
+    1.9135
+    >>> round(val_implied_cagr(323.2, 0.2156, 11.5, 5, 0.0), 4)  # a holder wanting nothing
     1.6487
     """
     required = market_cap * (1 + discount_rate) ** years / target_multiple
@@ -183,14 +187,15 @@ def val_implied_cagr(market_cap, revenue, target_multiple, years, discount_rate=
     Guard(NUM, "growth does not exceed the discount rate: the multiple is never reached",
           lambda mc, r, t, g, d: (g <= d) & (mc > t * r)),
 )
-def val_years_to_justify(market_cap, revenue, target_multiple, growth, discount_rate=0.0):
+def val_years_to_justify(market_cap, revenue, target_multiple, growth, discount_rate):
     """Years until the valuation sits at the target multiple, revenue growing at ``growth``
     and the market value at ``discount_rate``:
     ln(market_cap / (target_multiple x revenue)) / ln((1 + growth) / (1 + discount_rate)),
-    0 when the multiple is already at or below the target.
+    0 when the multiple is already at or below the target. ``discount_rate`` is required,
+    as in :func:`val_implied_cagr`.
 
-    >>> round(val_years_to_justify(323.2, 0.2156, 11.5, 1.0), 2)  # Zhipu doubling revenue
-    7.03
+    >>> round(val_years_to_justify(323.2, 0.2156, 11.5, 1.0, 0.10), 2)  # Zhipu doubling
+    8.15
     """
     ratio = market_cap / (target_multiple * revenue)
     return np.where(ratio <= 1, 0.0, np.log(ratio) / np.log((1 + growth) / (1 + discount_rate)))
@@ -217,8 +222,10 @@ def val_failure_adjusted(going_concern_value, failure_probability, distress_proc
 )
 def val_market_share(revenue, market_size):
     """Revenue as a share of a market: revenue / market_size (same currency and scale).
+    A share only when both figures are for the same year; a revenue of one year against a
+    market forecast for another is a yardstick, and must be labelled as one.
 
-    >>> round(val_market_share(0.191, 993), 6)  # Zhipu's 2025 revenue vs China's 2030 AI market
+    >>> round(val_market_share(0.191, 993), 6)  # Zhipu 2025 against China 2030: a yardstick
     0.000192
     """
     return revenue / market_size

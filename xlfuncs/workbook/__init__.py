@@ -93,7 +93,10 @@ def _render(data: str | Path | None, keep_inputs: str | Path | None,
     burn_sheet = write_table_sheet(
         book, "Burn", "Per company: cash burn measured from reported cumulative losses "
         "(loss-based: includes non-cash items), runway from the Inputs cash balances, "
-        "compute spend; below, figures given year by year.", burn, plan, progress)
+        "compute spend; below, figures given year by year. Loss per unit of revenue needs "
+        "a loss and a revenue over the same days: the article gives none (losses run from "
+        "2022, revenue covers 2025), so it shows #N/A until a same-period pair is added.",
+        burn, plan, progress)
     write_year_series(burn_sheet, model)
     write_scenarios(book, plan, valuation)
     write_card(book, plan, {"Valuation": valuation, "Burn": burn})
@@ -173,7 +176,7 @@ def carry_inputs(model: Model, old: Path) -> None:
             model.carried.append(f"{assumption.name}: {default:g} -> {value:g}")
     names = cells("Company_Names")
     columns = {"cash": cells("Company_Cash"), "cash_as_of": cells("Company_Cash_As_Of"),
-               "distress": cells("Company_Distress")}
+               "distress": cells("Company_Distress"), "debt": cells("Company_Debt")}
     for i, company in enumerate(names):
         if company not in model.company_inputs:
             continue

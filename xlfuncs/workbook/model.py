@@ -138,6 +138,7 @@ class CompanyInputs:
     cash_as_of: float | None = None   # Excel serial
     distress: float | None = 0.0      # HK$ bn recovered if the company fails
     comment: str = ""
+    debt: float | None = 0.0          # HK$ bn; an assumption: the article gives no debt
 
 
 def default_company_inputs(company: str) -> CompanyInputs:
