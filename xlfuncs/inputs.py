@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import XlfuncsError
+from .errors import XlError, XlfuncsError
 
 OK, BLANK, WRONG_TYPE, OUT_OF_RANGE = 0, 1, 2, 3
 
@@ -53,14 +53,56 @@ def as_object_array(value: Any) -> np.ndarray:
         arr = value.to_numpy()
         if isinstance(arr, np.ndarray):
             return arr
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)) and not isinstance(value, XlError):  # a cell, not a row
         try:
-            return np.array(value, dtype=object)
-        except ValueError as exc:  # numpy refuses ragged nesting
-            raise XlfuncsError(
-                "ragged range: every row must have the same number of cells") from exc
+            arr = np.array(value, dtype=object)
+        except ValueError:  # ragged, or an XlError (a tuple) numpy tried to unpack
+            return _nested_cells(value)
+        if arr.ndim > _depth(value):  # numpy unpacked an XlError cell into a new axis
+            return _nested_cells(value)
+        return arr
     arr = np.empty((), dtype=object)
     arr[()] = value
+    return arr
+
+
+def _is_row(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and not isinstance(value, XlError)
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    while _is_row(value):
+        depth += 1
+        if not value:
+            break
+        value = value[0]
+    return depth
+
+
+def _nested_cells(value: Any) -> np.ndarray:
+    """Nested lists as an object array, cell by cell: an XlError stays one cell."""
+    shape: list[int] = []
+    probe = value
+    while _is_row(probe):
+        shape.append(len(probe))
+        if not probe:
+            break
+        probe = probe[0]
+    arr = np.empty(shape, dtype=object)
+
+    def fill(item: Any, index: tuple[int, ...]) -> None:
+        if len(index) == len(shape):
+            if _is_row(item):
+                raise XlfuncsError("ragged range: every row must have the same number of cells")
+            arr[index] = item
+            return
+        if not _is_row(item) or len(item) != shape[len(index)]:
+            raise XlfuncsError("ragged range: every row must have the same number of cells")
+        for i, sub in enumerate(item):
+            fill(sub, (*index, i))
+
+    fill(value, ())
     return arr
 
 

@@ -162,6 +162,30 @@ def _ratio(mc: str, r: str, t: str) -> str:
     return f"{mc}/({t}*{r})"
 
 
+def _dcf_formula(f: str, r: str, g: str) -> str:
+    """VAL_DCF's checks in valuation.dcf_outcome's order, with what Excel, LibreOffice and
+    Gnumeric evaluate alike. Inside SUMPRODUCT only comparisons and ROW/COLUMN arithmetic:
+    Gnumeric spreads neither ISERROR/ISNUMBER nor MAX over a range there, and its INDEX
+    refuses a one-cell range; SUM gives the first error cell; no MATCH-on-9.99E+307
+    tricks. The range is read row by row: ``position`` numbers its cells 1, 2, ..."""
+    cols = f"COLUMNS({f})"
+    position = f"((ROW({f})-MIN(ROW({f})))*{cols}+COLUMN({f})-MIN(COLUMN({f}))+1)"
+    count = f"COUNT({f})"
+    filled = f'SUMPRODUCT(({f}<>"")*1)'
+    filled_after_count = f'SUMPRODUCT(({f}<>"")*({position}>{count}))'
+    last = f"SUMPRODUCT(({position}={count})*1,{f})"  # text and blanks count as 0 there
+    terminal = f"{last}*(1+{g})/({r}-{g})/(1+{r})^{count}"
+    return (f"IF(ISERROR({g}),{g},"
+            f'IF(OR(NOT(ISNUMBER({r})),AND({g}<>"",NOT(ISNUMBER({g})))),#VALUE!,'
+            f"IF(ISERROR(SUM({f})),SUM({f}),"
+            f'IF({filled}=0,"",'
+            # every filled cell a number, and none after the first COUNT(f) positions
+            f"IF(OR({filled}<>{count},{filled_after_count}>0),#VALUE!,"
+            f"IF({r}<=-1,#NUM!,"
+            f'IF(AND({g}<>"",{r}<={g}),#NUM!,'
+            f'NPV({r},{f})+IF({g}="",0,{terminal}))))))))')
+
+
 CATALOG: tuple[Entry, ...] = (
     # --- currencies -------------------------------------------------------------------
     _metric("FX_RATE", "FX", "Exchange rate between HKD, USD and CNY (alias RMB)",
@@ -256,11 +280,7 @@ CATALOG: tuple[Entry, ...] = (
            Param("terminal_growth", "Growth after the last year (decimal); blank for none",
                  optional=True)),
           valuation.val_dcf, "=VAL_DCF({100,110,121}, 10%)", "272.73", "number",
-          valuation.dcf_outcome,
-          lambda f, r, g: (f'NPV({r},{f})+IF({g}="",0,INDEX({f},COUNT({f}))*(1+{g})'
-                           f"/({r}-{g})/(1+{r})^COUNT({f}))"),
-          (lambda f, r, g: f"{r}<=-1", lambda f, r, g: f'AND({g}<>"",{r}<={g})'),
-          (NUM, NUM)),
+          valuation.dcf_outcome, lambda f, r, g: _dcf_formula(f, r, g)),
     _metric("VAL_FAILURE_ADJUSTED", "Valuation",
             "Value weighted by the chance of failure: V x (1 - p) + distress x p",
             (Param("going_concern_value", "Value if the company survives"),
