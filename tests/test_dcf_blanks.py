@@ -13,6 +13,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import xlfuncs as xf
 from xlfuncs.errors import DIV0, NA, NUM, VALUE, XlError
@@ -193,3 +195,54 @@ def test_gnumeric_agrees_on_every_dcf_case(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=300)
     problems = disagreements(written, out)
     assert not problems, "\n".join(problems[:10])
+
+
+def test_the_excel_function_answers_like_the_formula() -> None:
+    from .helpers import call, error
+
+    div0 = {"type": "Error", "errorType": "Div0", "basicValue": "#DIV/0!"}
+    assert call("VAL_DCF", [[100, div0]], 0.1) == [[error("Div0")]]
+    assert call("VAL_DCF", [[100], [121], [None]], 0.1, 0.02)[0][0] == pytest.approx(
+        100 / 1.1 + 100 + 1275)
+
+
+# ---- Python against an oracle written from the rules, on random ranges ---------------
+
+def oracle(cells: list[Any], rate: float, growth: float | None) -> Any:
+    """The documented rules, written independently of xlfuncs."""
+    for c in cells:
+        if isinstance(c, XlError):
+            return c.code
+    filled = [i for i, c in enumerate(cells) if c is not None and c != ""]
+    if not filled:
+        return None
+    end = filled[-1] + 1
+    if any(isinstance(c, (str, bool)) or c is None for c in cells[:end]):
+        return VALUE
+    if rate <= -1 or (growth is not None and rate <= growth):
+        return NUM
+    try:
+        value = sum(c / (1 + rate) ** (i + 1) for i, c in enumerate(cells[:end]))
+        if growth is not None:
+            value += cells[end - 1] * (1 + growth) / (rate - growth) / (1 + rate) ** end
+    except (ZeroDivisionError, OverflowError):  # (1 + rate) ** n underflowed to 0
+        return NUM
+    return value if math.isfinite(value) else NUM
+
+
+flow_cell = st.one_of(st.floats(-1e6, 1e6), st.none(), st.just(""), st.sampled_from(
+    ["x", "12", " ", True]), st.sampled_from([XlError(DIV0, ""), XlError(NA, "")]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(cells=st.lists(flow_cell, min_size=1, max_size=8), rate=st.floats(-1.5, 1),
+       growth=st.one_of(st.none(), st.floats(-0.5, 0.5)), column=st.booleans())
+def test_python_follows_the_rules_for_any_range(cells: list[Any], rate: float,
+                                                growth: float | None, column: bool) -> None:
+    shaped = [[c] for c in cells] if column else [cells]
+    answer = xf.explain(xf.val_dcf, shaped, rate, growth)
+    want = oracle(cells, rate, growth)
+    if isinstance(want, float):
+        assert answer == pytest.approx(want, rel=1e-9, abs=1e-9)
+    else:
+        assert (answer.code if isinstance(answer, XlError) else answer) == want

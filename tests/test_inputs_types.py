@@ -226,3 +226,17 @@ def test_datetime64_arrays_of_any_unit_are_dates(unit: str) -> None:
     assert xf.explain(xf.burn_months, starts, "2025-06-30") == [42.0, None]
     assert xf.explain(xf.burn_months, pd.Series(starts.astype("datetime64[ns]")),
                       "2025-06-30") == [42.0, None]
+
+
+@settings(max_examples=100, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_explain_answers_each_element_as_its_own_scalar_call(shape: list[int],
+                                                             data: st.DataObject) -> None:
+    size = int(np.prod(shape))
+    revenue = data.draw(st.lists(st.sampled_from([0.0, -1.0, None, 2.0, "x"]),
+                                 min_size=size, max_size=size))
+    answer = xf.explain(xf.val_ps, 300, np.array(revenue, dtype=object).reshape(shape))
+    flat = np.empty(size, dtype=object)
+    for i, cell in enumerate(revenue):
+        flat[i] = xf.explain(xf.val_ps, 300, cell)
+    assert answer == flat.reshape(shape).tolist()
