@@ -101,15 +101,15 @@ def test_alibaba_cloud_cap_growth() -> None:
 def test_reverse_valuation_of_zhipu() -> None:
     # Required revenue = 323.2 / 11.5 = 28.10; growing from 0.2156 in 5 years
     expected = (323.2 / 11.5 / 0.2156) ** (1 / 5) - 1
-    assert xf.val_implied_cagr(323.2, 0.2156, 11.5, 5) == pytest.approx(expected)
-    assert xf.val_implied_cagr(323.2, 0.2156, 11.5, 5) == pytest.approx(1.6487, abs=1e-4)
+    assert xf.val_implied_cagr(323.2, 0.2156, 11.5, 5, 0) == pytest.approx(expected)
+    assert xf.val_implied_cagr(323.2, 0.2156, 11.5, 5, 0) == pytest.approx(1.6487, abs=1e-4)
     with_rate = (323.2 * 1.1**5 / 11.5 / 0.2156) ** (1 / 5) - 1
     assert xf.val_implied_cagr(323.2, 0.2156, 11.5, 5, 0.1) == pytest.approx(with_rate)
     # doubling revenue every year takes log2(130.36) = 7.03 years
-    assert xf.val_years_to_justify(323.2, 0.2156, 11.5, 1.0) == pytest.approx(
+    assert xf.val_years_to_justify(323.2, 0.2156, 11.5, 1.0, 0) == pytest.approx(
         math.log(323.2 / 11.5 / 0.2156) / math.log(2))
-    assert xf.val_years_to_justify(100, 10, 11.5, 0.5) == 0.0  # 10x is already below 11.5x
-    assert xf.val_years_to_justify(100, 10, 11.5, 0.0) == 0.0  # already there, growth moot
+    assert xf.val_years_to_justify(100, 10, 11.5, 0.5, 0.1) == 0.0  # 10x is below 11.5x
+    assert xf.val_years_to_justify(100, 10, 11.5, 0.0, 0.1) == 0.0  # already there
 
 
 def test_dcf_matches_excel_npv_and_gordon_terminal_value() -> None:
@@ -141,7 +141,9 @@ def test_other_burn_measures() -> None:
     assert xf.burn_net(150, 20) == 130
     assert xf.burn_net(20, 150) == -130  # generates cash
     assert xf.burn_multiple(150, 50) == 3
-    assert xf.burn_loss_to_revenue(1320, 53.44) == pytest.approx(24.7005988)
+    nine_months = ("2025-01-01", "2025-09-30")
+    assert xf.burn_loss_to_revenue(1320, *nine_months, 53.44, *nine_months) == pytest.approx(
+        24.7005988)
     assert xf.burn_rule_of_40(0.6, -0.3) == pytest.approx(0.3)
     assert xf.val_ev(300, 10, 25) == 285
     assert xf.val_ev_revenue(285, 2.5) == 114
@@ -205,18 +207,18 @@ EDGE_CASES = [
     ("val_premium", (10, 0), DIV0),
     ("val_premium", (10, -1), NUM),
     ("val_premium", (-10, 1), NUM),
-    ("val_implied_cagr", (100, 1, 10, 0), NUM),     # years <= 0
-    ("val_implied_cagr", (-100, 1, 10, 5), NUM),
-    ("val_implied_cagr", (100, 0, 10, 5), DIV0),    # zero revenue
-    ("val_implied_cagr", (100, -1, 10, 5), NUM),
-    ("val_implied_cagr", (100, 1, 0, 5), NUM),
+    ("val_implied_cagr", (100, 1, 10, 0, 0.1), NUM),     # years <= 0
+    ("val_implied_cagr", (-100, 1, 10, 5, 0.1), NUM),
+    ("val_implied_cagr", (100, 0, 10, 5, 0.1), DIV0),    # zero revenue
+    ("val_implied_cagr", (100, -1, 10, 5, 0.1), NUM),
+    ("val_implied_cagr", (100, 1, 0, 5, 0.1), NUM),
     ("val_implied_cagr", (100, 1, 10, 5, -1), NUM),
-    ("val_years_to_justify", (-100, 1, 10, 0.5), NUM),
-    ("val_years_to_justify", (100, 0, 10, 0.5), DIV0),
-    ("val_years_to_justify", (100, -1, 10, 0.5), NUM),
-    ("val_years_to_justify", (100, 1, -10, 0.5), NUM),
+    ("val_years_to_justify", (-100, 1, 10, 0.5, 0.1), NUM),
+    ("val_years_to_justify", (100, 0, 10, 0.5, 0.1), DIV0),
+    ("val_years_to_justify", (100, -1, 10, 0.5, 0.1), NUM),
+    ("val_years_to_justify", (100, 1, -10, 0.5, 0.1), NUM),
     ("val_years_to_justify", (100, 1, 10, 0.5, -2), NUM),
-    ("val_years_to_justify", (100, 1, 10, -1), NUM),
+    ("val_years_to_justify", (100, 1, 10, -1, 0.1), NUM),
     ("val_years_to_justify", (100, 1, 10, 0.1, 0.1), NUM),  # growth <= rate: never
     ("val_failure_adjusted", (100, 1.5, 30), NUM),
     ("val_failure_adjusted", (100, -0.1, 30), NUM),
@@ -238,8 +240,10 @@ EDGE_CASES = [
     ("burn_multiple", (-10, 5), NUM),
     ("burn_multiple", (10, 0), DIV0),
     ("burn_multiple", (10, -5), NUM),
-    ("burn_loss_to_revenue", (10, 0), DIV0),
-    ("burn_loss_to_revenue", (10, -5), NUM),
+    ("burn_loss_to_revenue", (10, 45658, 45930, 0, 45658, 45930), DIV0),
+    ("burn_loss_to_revenue", (10, 45658, 45930, -5, 45658, 45930), NUM),
+    ("burn_loss_to_revenue", (10, 45930, 45658, 5, 45930, 45658), NUM),  # start after end
+    ("burn_loss_to_revenue", (10, 44562, 45930, 5, 45658, 45930), NA),  # other periods
     ("burn_net", (None, 5), None),
     ("burn_rule_of_40", ("x", 5), VALUE),
     ("fx_rate", ("EUR", "USD"), NA),
@@ -291,7 +295,6 @@ def test_dcf_edge_cases() -> None:
 
 
 def test_optional_arguments_take_their_default_when_blank() -> None:
-    assert xf.val_implied_cagr(100, 1, 10, 5, None) == xf.val_implied_cagr(100, 1, 10, 5)
     assert xf.fx_rate("USD", "HKD", None, None) == 7.8
 
 

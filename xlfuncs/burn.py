@@ -13,7 +13,7 @@ import numpy as np
 
 from . import inputs
 from .elementwise import Guard, metric
-from .errors import DIV0, NUM
+from .errors import DIV0, NA, NUM
 
 MONTHS_PER_YEAR = 12
 # A month of runway in days, for cash-zero dates: the mean Gregorian month.
@@ -131,15 +131,32 @@ def burn_multiple(net_burn, net_new_revenue):
     return net_burn / net_new_revenue
 
 
-@metric(
-    Guard(DIV0, "revenue is zero: the ratio is undefined", lambda x, r: r == 0),
-    Guard(NUM, "revenue is negative: the ratio is not meaningful", lambda x, r: r < 0),
-)
-def burn_loss_to_revenue(loss, revenue):
-    """Loss per unit of revenue: loss / revenue (same currency and scale).
+def _day(serial: np.ndarray) -> np.ndarray:
+    return np.floor(serial)
 
-    >>> round(burn_loss_to_revenue(1320, 53.44), 1)  # MiniMax, cumulative loss vs 9M revenue
-    24.7
+
+@metric(
+    Guard(NUM, "loss_start is after loss_end", lambda x, ls, le, r, rs, re: ls > le),
+    Guard(NA, "the loss and the revenue cover different periods: a ratio needs both over "
+          "the same one", lambda x, ls, le, r, rs, re:
+          (_day(ls) != _day(rs)) | (_day(le) != _day(re))),
+    Guard(DIV0, "revenue is zero: the ratio is undefined", lambda x, ls, le, r, rs, re: r == 0),
+    Guard(NUM, "revenue is negative: the ratio is not meaningful",
+          lambda x, ls, le, r, rs, re: r < 0),
+    kinds={"loss_start": "date", "loss_end": "date", "revenue_start": "date",
+           "revenue_end": "date"},
+)
+def burn_loss_to_revenue(loss, loss_start, loss_end, revenue, revenue_start, revenue_end):
+    """Loss per unit of revenue over one period: loss / revenue, both in the same currency
+    and scale. Each figure comes with its period; unless the two periods are the same
+    days, the answer is #N/A (a 45-month loss over 9 months of revenue is no ratio).
+
+    >>> burn_loss_to_revenue(300, "2025-01-01", "2025-09-30", 120, "2025-01-01", "2025-09-30")
+    2.5
+    >>> from xlfuncs import explain
+    >>> explain(burn_loss_to_revenue, 1320, "2022-01-01", "2025-09-30", 53.44, "2025-01-01",
+    ...         "2025-09-30").code  # MiniMax: cumulative loss since 2022, 2025 revenue
+    '#N/A'
     """
     return loss / revenue
 

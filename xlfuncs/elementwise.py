@@ -106,7 +106,11 @@ class Outcome:
                 out.append(self.errors[status - _FIRST_ERROR])
         if self.scalar:
             return out[0]
-        return np.array(out, dtype=object).reshape(self.values.shape).tolist()
+        # filled cell by cell: np.array(out) would unpack XlError tuples into a new axis
+        grid = np.empty(len(out), dtype=object)
+        for i, cell in enumerate(out):
+            grid[i] = cell
+        return grid.reshape(self.values.shape).tolist()
 
 
 _COERCE = {"number": inputs.to_numbers, "date": inputs.to_serials, "text": inputs.to_texts}
@@ -118,7 +122,7 @@ def _input_errors(name: str, kind: ArgKind) -> tuple[XlError, XlError]:
     if kind == "date":
         bad = XlError(NUM, f"{name}: date outside Excel's calendar (1900-03-01 to 9999-12-31)")
     else:
-        bad = XlError(NUM, f"{name}: not a finite number")
+        bad = XlError(NUM, f"{name}: not a finite number (or too large for a double)")
     return wrong, bad
 
 

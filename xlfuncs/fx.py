@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .elementwise import Guard, metric
-from .errors import NA, NUM
+from .errors import DIV0, NA, NUM
 
 USD_HKD_DEFAULT = 7.80
 USD_CNY_DEFAULT = 6.91
@@ -76,3 +76,18 @@ def fx_convert(amount, from_currency, to_currency, usd_hkd=USD_HKD_DEFAULT,
     38.46
     """
     return amount * fx_rate.__wrapped__(from_currency, to_currency, usd_hkd, usd_cny)
+
+
+@metric(
+    Guard(DIV0, "base_amount is zero: no rate is implied", lambda q, b: b == 0),
+    Guard(NUM, "amounts must be positive to imply an exchange rate",
+          lambda q, b: (q < 0) | (b < 0)),
+)
+def fx_implied_rate(quote_amount, base_amount):
+    """The rate a conversion implies: quote_amount / base_amount, units of the quote
+    currency per unit of the base currency (RMB 370m for US$53.44m: 6.92 CNY per USD).
+
+    >>> round(fx_implied_rate(370, 53.44), 3)
+    6.924
+    """
+    return quote_amount / base_amount

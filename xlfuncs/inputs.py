@@ -3,10 +3,14 @@
 Every coercion returns ``(values, status)``: a float64 (or object, for text) array and an
 int8 array of the same shape saying, per element, whether the value is usable:
 
-* ``OK``: a number (numeric text such as ``"12.5"`` or ``"30%"`` counts, as in Excel);
-* ``BLANK``: an empty cell, ``None``, ``""`` or NaN (pandas' "missing");
-* ``WRONG_TYPE``: text where a number belongs, a boolean, an unreadable date (#VALUE!);
-* ``OUT_OF_RANGE``: an infinity, or a date outside Excel's calendar (#NUM!).
+* ``OK``: a number: Python int/float, ``Decimal``, ``Fraction``, any numpy integer or
+  float; numeric text in plain decimal notation (``"12.5"``, ``"30%"``, ``"1,000,000"``);
+  a date (``date``, ``datetime``, pandas ``Timestamp``, ``datetime64``) as its serial;
+* ``BLANK``: an empty cell, ``None``, ``""``, NaN of any type, ``NaT``, ``pd.NA``;
+* ``WRONG_TYPE`` (#VALUE!): text that is not such a number ("1,5", "1_000"), a boolean,
+  a complex number, a ``timedelta64``, an unreadable date, any other object;
+* ``OUT_OF_RANGE`` (#NUM!): a number a double cannot hold (``10**400``, ``inf``,
+  ``Decimal("Infinity")``), or a date outside Excel's calendar.
 
 Dates travel as Excel serial numbers (days since 1899-12-30), the form Excel sends.
 """
@@ -14,12 +18,15 @@ Dates travel as Excel serial numbers (days since 1899-12-30), the form Excel sen
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .errors import XlfuncsError
+from .errors import XlError, XlfuncsError
 
 OK, BLANK, WRONG_TYPE, OUT_OF_RANGE = 0, 1, 2, 3
 
@@ -31,72 +38,162 @@ MIN_SERIAL = 61.0
 MAX_SERIAL = 2958465.0
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
+# Plain decimal notation only: digits with correctly grouped thousands ("1,000,000"), an
+# optional fraction and exponent, an optional trailing %. Not "1,5" (a decimal comma, or a
+# typo: Python would read 15), "1_000", hex, or digits of other scripts.
+_NUMERIC_TEXT = re.compile(
+    r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def as_object_array(value: Any) -> np.ndarray:
     """Wrap a scalar, list, nested list, tuple, Series or array as an ndarray, no copy of data."""
     if isinstance(value, np.ndarray):
         return value
-    if hasattr(value, "to_numpy"):  # pandas Series/DataFrame
-        return value.to_numpy()
-    if isinstance(value, (list, tuple)):
+    if hasattr(value, "to_numpy"):  # pandas Series/DataFrame (a Timestamp has it too)
+        arr = value.to_numpy()
+        if isinstance(arr, np.ndarray):
+            return arr
+    if isinstance(value, (list, tuple)) and not isinstance(value, XlError):  # a cell, not a row
         try:
-            return np.array(value, dtype=object)
-        except ValueError as exc:  # numpy refuses ragged nesting
-            raise XlfuncsError(
-                "ragged range: every row must have the same number of cells") from exc
+            arr = np.array(value, dtype=object)
+        except ValueError:  # ragged, or an XlError (a tuple) numpy tried to unpack
+            return _nested_cells(value)
+        if arr.ndim > _depth(value):  # numpy unpacked an XlError cell into a new axis
+            return _nested_cells(value)
+        return arr
     arr = np.empty((), dtype=object)
     arr[()] = value
     return arr
 
 
-def _number_or_status(value: Any) -> tuple[float, int]:
-    if value is None:
-        return np.nan, BLANK
-    if isinstance(value, (bool, np.bool_)):
-        return np.nan, WRONG_TYPE
-    if isinstance(value, _NUMBER_TYPES):
-        number = float(value)
-        if np.isnan(number):
+def _is_row(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and not isinstance(value, XlError)
+
+
+def _depth(value: Any) -> int:
+    depth = 0
+    while _is_row(value):
+        depth += 1
+        if not value:
+            break
+        value = value[0]
+    return depth
+
+
+def _nested_cells(value: Any) -> np.ndarray:
+    """Nested lists as an object array, cell by cell: an XlError stays one cell."""
+    shape: list[int] = []
+    probe = value
+    while _is_row(probe):
+        shape.append(len(probe))
+        if not probe:
+            break
+        probe = probe[0]
+    arr = np.empty(shape, dtype=object)
+
+    def fill(item: Any, index: tuple[int, ...]) -> None:
+        if len(index) == len(shape):
+            if _is_row(item):
+                raise XlfuncsError("ragged range: every row must have the same number of cells")
+            arr[index] = item
+            return
+        if not _is_row(item) or len(item) != shape[len(index)]:
+            raise XlfuncsError("ragged range: every row must have the same number of cells")
+        for i, sub in enumerate(item):
+            fill(sub, (*index, i))
+
+    fill(value, ())
+    return arr
+
+
+def _is_missing(value: Any) -> bool:
+    """pandas' NaT and NA, without importing pandas: both are blanks, like NaN."""
+    return type(value).__name__ in ("NaTType", "NAType")
+
+
+def _real_or_status(value: Any) -> tuple[float, int]:
+    """A real number of any Python or numpy type as a double: NaN is a blank, anything
+    beyond a double's range (10**400, Decimal('Infinity'), inf) is OUT_OF_RANGE."""
+    if isinstance(value, Decimal):
+        if value.is_nan():  # also the signalling NaN, which float() refuses
             return np.nan, BLANK
-        return (number, OK) if np.isfinite(number) else (np.nan, OUT_OF_RANGE)
+        if value.is_infinite():
+            return np.nan, OUT_OF_RANGE
+    try:
+        number = float(value)
+    except OverflowError:  # int, Fraction: too large for a double
+        return np.nan, OUT_OF_RANGE
+    if np.isnan(number):
+        return np.nan, BLANK
+    return (number, OK) if np.isfinite(number) else (np.nan, OUT_OF_RANGE)
+
+
+def _is_real(value: Any) -> bool:
+    # timedelta64 is a numpy integer and bool a Python int: neither is a number here
+    return (isinstance(value, (*_NUMBER_TYPES, Decimal, Fraction))
+            and not isinstance(value, (bool, np.bool_, np.timedelta64)))
+
+
+def _number_or_status(value: Any) -> tuple[float, int]:
+    if value is None or _is_missing(value):
+        return np.nan, BLANK
+    if _is_real(value):
+        return _real_or_status(value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
             return np.nan, BLANK
         scale = 1.0
         if text.endswith("%"):
-            text, scale = text[:-1], 0.01
-        try:
-            number = float(text.replace(",", "")) * scale
-        except ValueError:
+            text, scale = text[:-1].rstrip(), 0.01
+        if not _NUMERIC_TEXT.fullmatch(text):
             return np.nan, WRONG_TYPE
-        # "nan"/"inf" typed as text are not numbers a person meant
+        number = float(text.replace(",", "")) * scale
+        # "1e999" typed as text is not a number a person meant
         return (number, OK) if np.isfinite(number) else (np.nan, WRONG_TYPE)
     if isinstance(value, (dt.date, np.datetime64)):
         return _serial_or_status(value)
     return np.nan, WRONG_TYPE
 
 
-def _serial_or_status(value: Any) -> tuple[float, int]:
-    if value is None:
+_EPOCH64 = np.datetime64(EXCEL_EPOCH.isoformat(), "D")
+
+
+def _datetime64_serial(value: np.datetime64) -> tuple[float, int]:
+    if np.isnat(value):
         return np.nan, BLANK
-    if isinstance(value, (bool, np.bool_)):
-        return np.nan, WRONG_TYPE
+    year = value.astype("datetime64[Y]").astype(np.int64) + 1970
+    if not 1899 <= year <= 10000:  # checked first: converting far years would overflow
+        return np.nan, OUT_OF_RANGE
+    unit, _ = np.datetime_data(value.dtype)
+    if unit in ("Y", "M", "W", "D"):
+        days = float((value.astype("datetime64[D]") - _EPOCH64).astype(np.int64))
+    else:
+        micros = (value.astype("datetime64[us]") - _EPOCH64).astype(np.int64)
+        days = float(micros) / 86_400e6
+    return _range_checked(days)
+
+
+def _range_checked(serial: float) -> tuple[float, int]:
+    if not (MIN_SERIAL <= serial <= MAX_SERIAL + 1):
+        return np.nan, OUT_OF_RANGE
+    return serial, OK
+
+
+def _serial_or_status(value: Any) -> tuple[float, int]:
+    if value is None or _is_missing(value):
+        return np.nan, BLANK
     if isinstance(value, np.datetime64):
-        if np.isnat(value):
-            return np.nan, BLANK
-        value = value.astype("datetime64[us]").item()
+        return _datetime64_serial(value)
     if isinstance(value, dt.datetime):
         seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
-        serial = value.toordinal() - _EPOCH_ORDINAL + seconds / 86400
-    elif isinstance(value, dt.date):
-        serial = float(value.toordinal() - _EPOCH_ORDINAL)
-    elif isinstance(value, _NUMBER_TYPES):
-        serial = float(value)
-        if np.isnan(serial):
-            return np.nan, BLANK
-    elif isinstance(value, str):
+        return _range_checked(value.toordinal() - _EPOCH_ORDINAL + seconds / 86400)
+    if isinstance(value, dt.date):
+        return _range_checked(float(value.toordinal() - _EPOCH_ORDINAL))
+    if _is_real(value):
+        serial, status = _real_or_status(value)
+        return _range_checked(serial) if status == OK else (serial, status)
+    if isinstance(value, str):
         text = value.strip()
         if not text:
             return np.nan, BLANK
@@ -105,11 +202,7 @@ def _serial_or_status(value: Any) -> tuple[float, int]:
                                      else dt.datetime.fromisoformat(text))
         except ValueError:
             return np.nan, WRONG_TYPE
-    else:
-        return np.nan, WRONG_TYPE
-    if not (MIN_SERIAL <= serial <= MAX_SERIAL + 1):
-        return np.nan, OUT_OF_RANGE
-    return serial, OK
+    return np.nan, WRONG_TYPE
 
 
 def _coerce(value: Any, element: Callable[[Any], tuple[float, int]],
@@ -122,13 +215,19 @@ def _coerce(value: Any, element: Callable[[Any], tuple[float, int]],
             return values, np.zeros(values.shape, dtype=np.int8)
         status = np.where(np.isnan(values), BLANK, np.where(usable, OK, OUT_OF_RANGE))
         return np.where(status == OK, values, np.nan), status.astype(np.int8)
-    if arr.dtype.kind == "M":
-        arr = arr.astype(object)
     flat = arr.ravel()
+    if arr.dtype.kind != "O":  # datetime64, bool, text, complex...: one numpy scalar each
+        flat = np.empty(arr.size, dtype=object)
+        flat[:] = list(arr.ravel())
     # Ranges from Excel are mostly plain floats: decide that with one pass of type()
     # instead of calling the per-element classifier 100,000 times.
     if flat.size and set(map(type, flat)) <= {float, int}:
-        return _coerce(flat.astype(np.float64).reshape(arr.shape), element, numeric_ok)
+        try:
+            floats = flat.astype(np.float64)
+        except OverflowError:  # an int beyond a double: the per-element path says #NUM!
+            pass
+        else:
+            return _coerce(floats.reshape(arr.shape), element, numeric_ok)
     values = np.empty(flat.shape, dtype=np.float64)
     status = np.empty(flat.shape, dtype=np.int8)
     for i, item in enumerate(flat):
@@ -154,7 +253,9 @@ def to_texts(value: Any) -> tuple[np.ndarray, np.ndarray]:
     texts = np.empty(flat.shape, dtype=object)
     status = np.empty(flat.shape, dtype=np.int8)
     for i, item in enumerate(flat):
-        if item is None or (isinstance(item, float) and np.isnan(item)):
+        if item is None or _is_missing(item) or (
+                _is_real(item) and _real_or_status(item)[1] == BLANK) or (
+                isinstance(item, np.datetime64) and np.isnat(item)):
             texts[i], status[i] = "", BLANK
         elif isinstance(item, (str, np.str_)):
             text = str(item).strip()

@@ -131,8 +131,8 @@ def _metric(name: str, category: str, summary: str, params: tuple[Param, ...],
 P_MARKET_CAP = Param("market_cap", "Market value (equity), in the revenue's currency and scale")
 P_REVENUE = Param("revenue", "Annual revenue, same currency and scale as the market value")
 P_TARGET = Param("target_multiple", "Price-to-sales multiple to grow into, e.g. 11.5")
-P_DISCOUNT = Param("discount_rate", "Yearly rate the market value grows at (decimal); default 0",
-                   default=0.0, optional=True)
+P_DISCOUNT = Param("discount_rate", "Yearly return a holder needs, at which the market value "
+                   "grows (decimal), e.g. 10%; required: no hidden 0%")
 P_USD_HKD = Param("usd_hkd", f"HKD per USD; default {fx.USD_HKD_DEFAULT} (peg centre)",
                   default=fx.USD_HKD_DEFAULT, optional=True)
 P_USD_CNY = Param("usd_cny", f"CNY per USD; default {fx.USD_CNY_DEFAULT} ({fx.FX_AS_OF})",
@@ -160,6 +160,30 @@ def _months(start: str, end: str) -> str:
 
 def _ratio(mc: str, r: str, t: str) -> str:
     return f"{mc}/({t}*{r})"
+
+
+def _dcf_formula(f: str, r: str, g: str) -> str:
+    """VAL_DCF's checks in valuation.dcf_outcome's order, with what Excel, LibreOffice and
+    Gnumeric evaluate alike. Inside SUMPRODUCT only comparisons and ROW/COLUMN arithmetic:
+    Gnumeric spreads neither ISERROR/ISNUMBER nor MAX over a range there, and its INDEX
+    refuses a one-cell range; SUM gives the first error cell; no MATCH-on-9.99E+307
+    tricks. The range is read row by row: ``position`` numbers its cells 1, 2, ..."""
+    cols = f"COLUMNS({f})"
+    position = f"((ROW({f})-MIN(ROW({f})))*{cols}+COLUMN({f})-MIN(COLUMN({f}))+1)"
+    count = f"COUNT({f})"
+    filled = f'SUMPRODUCT(({f}<>"")*1)'
+    filled_after_count = f'SUMPRODUCT(({f}<>"")*({position}>{count}))'
+    last = f"SUMPRODUCT(({position}={count})*1,{f})"  # text and blanks count as 0 there
+    terminal = f"{last}*(1+{g})/({r}-{g})/(1+{r})^{count}"
+    return (f"IF(ISERROR({g}),{g},"
+            f'IF(OR(NOT(ISNUMBER({r})),AND({g}<>"",NOT(ISNUMBER({g})))),#VALUE!,'
+            f"IF(ISERROR(SUM({f})),SUM({f}),"
+            f'IF({filled}=0,"",'
+            # every filled cell a number, and none after the first COUNT(f) positions
+            f"IF(OR({filled}<>{count},{filled_after_count}>0),#VALUE!,"
+            f"IF({r}<=-1,#NUM!,"
+            f'IF(AND({g}<>"",{r}<={g}),#NUM!,'
+            f'NPV({r},{f})+IF({g}="",0,{terminal}))))))))')
 
 
 CATALOG: tuple[Entry, ...] = (
@@ -220,17 +244,19 @@ CATALOG: tuple[Entry, ...] = (
             (Param("ev", "Enterprise value"), P_REVENUE),
             valuation.val_ev_revenue, "=VAL_EV_REVENUE(285, 2.5)", "114",
             lambda ev, r: f"{ev}/{r}", lambda ev, r: f"{r}=0", lambda ev, r: f"{r}<0"),
-    _metric("VAL_PREMIUM", "Valuation", "Premium of a multiple over a peer's: m / peer - 1",
-            (Param("multiple", "The company's multiple"),
-             Param("peer_multiple", "The peer's (or peer median) multiple")),
+    _metric("VAL_PREMIUM", "Valuation",
+            "Premium of a multiple over a peer's same multiple: m / peer - 1",
+            (Param("multiple", "The company's multiple (e.g. EV/Sales)"),
+             Param("peer_multiple", "The peer's (or peer median) multiple of the same kind "
+                   "(EV/Sales against EV/Sales)")),
             valuation.val_premium, "=VAL_PREMIUM(1499.1, 11.5)", "129.36 (12,936%)",
             lambda m, p: f"{m}/{p}-1", lambda m, p: f"{p}=0", lambda m, p: f"OR({p}<0,{m}<0)"),
     _metric("VAL_IMPLIED_CAGR", "Valuation",
             "Revenue growth a year needed to grow into a target multiple in N years",
             (P_MARKET_CAP, P_REVENUE, P_TARGET,
              Param("years", "Years to get there"), P_DISCOUNT),
-            valuation.val_implied_cagr, "=VAL_IMPLIED_CAGR(323.2, 0.2156, 11.5, 5)",
-            "1.6487 (165% a year)",
+            valuation.val_implied_cagr, "=VAL_IMPLIED_CAGR(323.2, 0.2156, 11.5, 5, 10%)",
+            "1.9135 (191% a year)",
             lambda mc, r, t, y, d: f"({mc}*(1+{d})^{y}/{t}/{r})^(1/{y})-1",
             lambda mc, r, t, y, d: f"{y}<=0", lambda mc, r, t, y, d: f"{mc}<0",
             lambda mc, r, t, y, d: f"{r}=0", lambda mc, r, t, y, d: f"{r}<0",
@@ -239,8 +265,8 @@ CATALOG: tuple[Entry, ...] = (
             "Years until the valuation sits at a target multiple, revenue growing at a rate",
             (P_MARKET_CAP, P_REVENUE, P_TARGET,
              Param("growth", "Yearly revenue growth (decimal)"), P_DISCOUNT),
-            valuation.val_years_to_justify, "=VAL_YEARS_TO_JUSTIFY(323.2, 0.2156, 11.5, 100%)",
-            "7.03",
+            valuation.val_years_to_justify,
+            "=VAL_YEARS_TO_JUSTIFY(323.2, 0.2156, 11.5, 100%, 10%)", "8.15",
             lambda mc, r, t, g, d: (f"IF({_ratio(mc, r, t)}<=1,0,"
                                     f"LN({_ratio(mc, r, t)})/LN((1+{g})/(1+{d})))"),
             lambda mc, r, t, g, d: f"{mc}<0", lambda mc, r, t, g, d: f"{r}=0",
@@ -254,11 +280,7 @@ CATALOG: tuple[Entry, ...] = (
            Param("terminal_growth", "Growth after the last year (decimal); blank for none",
                  optional=True)),
           valuation.val_dcf, "=VAL_DCF({100,110,121}, 10%)", "272.73", "number",
-          valuation.dcf_outcome,
-          lambda f, r, g: (f'NPV({r},{f})+IF({g}="",0,INDEX({f},COUNT({f}))*(1+{g})'
-                           f"/({r}-{g})/(1+{r})^COUNT({f}))"),
-          (lambda f, r, g: f"{r}<=-1", lambda f, r, g: f'AND({g}<>"",{r}<={g})'),
-          (NUM, NUM)),
+          valuation.dcf_outcome, lambda f, r, g: _dcf_formula(f, r, g)),
     _metric("VAL_FAILURE_ADJUSTED", "Valuation",
             "Value weighted by the chance of failure: V x (1 - p) + distress x p",
             (Param("going_concern_value", "Value if the company survives"),
@@ -266,7 +288,8 @@ CATALOG: tuple[Entry, ...] = (
              Param("distress_proceeds", "What is recovered if it fails")),
             valuation.val_failure_adjusted, "=VAL_FAILURE_ADJUSTED(100, 20%, 30)", "86",
             lambda v, p, d: f"{v}*(1-{p})+{d}*{p}", lambda v, p, d: f"OR({p}<0,{p}>1)"),
-    _metric("VAL_MARKET_SHARE", "Valuation", "Revenue as a share of a market",
+    _metric("VAL_MARKET_SHARE", "Valuation",
+            "Revenue as a share of a market (a share only when both are for the same year)",
             (P_REVENUE, Param("market_size", "Size of the market, same currency and scale")),
             valuation.val_market_share, "=VAL_MARKET_SHARE(0.191, 993)", "0.000192 (0.02%)",
             lambda r, m: f"{r}/{m}", lambda r, m: f"{m}=0", lambda r, m: f"{m}<0"),
@@ -307,10 +330,21 @@ CATALOG: tuple[Entry, ...] = (
             burn.burn_multiple, "=BURN_MULTIPLE(150, 50)", "3",
             lambda b, r: f"{b}/{r}",
             lambda b, r: f"{b}<0", lambda b, r: f"{r}=0", lambda b, r: f"{r}<0"),
-    _metric("BURN_LOSS_TO_REVENUE", "Burn", "Loss per unit of revenue: loss / revenue",
-            (Param("loss", "Net loss (positive number)"), P_REVENUE),
-            burn.burn_loss_to_revenue, "=BURN_LOSS_TO_REVENUE(1320, 53.44)", "24.7",
-            lambda x, r: f"{x}/{r}", lambda x, r: f"{r}=0", lambda x, r: f"{r}<0"),
+    _metric("BURN_LOSS_TO_REVENUE", "Burn",
+            "Loss per unit of revenue over one period (#N/A when the periods differ)",
+            (Param("loss", "Net loss over its period (positive number)"),
+             Param("loss_start", "First day of the loss's period", "date"),
+             Param("loss_end", "Last day of the loss's period", "date"),
+             Param("revenue", "Revenue over its period, same currency and scale"),
+             Param("revenue_start", "First day of the revenue's period", "date"),
+             Param("revenue_end", "Last day of the revenue's period", "date")),
+            burn.burn_loss_to_revenue,
+            '=BURN_LOSS_TO_REVENUE(300, "2025-01-01", "2025-09-30", 120, "2025-01-01", '
+            '"2025-09-30")', "2.5",
+            lambda x, ls, le, r, rs, re: f"{x}/{r}",
+            lambda x, ls, le, r, rs, re: f"{ls}>{le}",
+            lambda x, ls, le, r, rs, re: f"OR(INT({ls})<>INT({rs}),INT({le})<>INT({re}))",
+            lambda x, ls, le, r, rs, re: f"{r}=0", lambda x, ls, le, r, rs, re: f"{r}<0"),
     _metric("BURN_RULE_OF_40", "Burn", "Rule of 40: revenue growth + margin (0.4 passes)",
             (Param("revenue_growth", "Yearly revenue growth (decimal)"),
              Param("margin", "Profit or free-cash-flow margin (decimal)")),
@@ -353,6 +387,11 @@ WORKBOOK_ONLY: tuple[Entry, ...] = (
             (Param("low", "Low end"), Param("high", "High end")),
             data.midpoint, "=DATA_MIDPOINT(1.85, 2.15)", "2",
             lambda lo, hi: f"({lo}+{hi})/2"),
+    _metric("FX_IMPLIED_RATE", "FX", "The exchange rate a conversion implies: quote / base",
+            (Param("quote_amount", "The amount in the quote currency (RMB 370m)"),
+             Param("base_amount", "The same amount in the base currency (US$53.44m)")),
+            fx.fx_implied_rate, "=FX_IMPLIED_RATE(370, 53.44)", "6.924",
+            lambda q, b: f"{q}/{b}", lambda q, b: f"{b}=0", lambda q, b: f"OR({q}<0,{b}<0)"),
     _metric("CHECK_AT_LEAST", "Checks", "TRUE when value >= bound",
             (Param("value", "Value"), Param("bound", "Lower bound")),
             checks.check_at_least, "=CHECK_AT_LEAST(623.2, 620)", "TRUE",

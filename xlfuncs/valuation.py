@@ -8,13 +8,15 @@ figures (2026-02-24).
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from . import inputs
 from .elementwise import STATUS_BLANK, STATUS_OK, Guard, Outcome, metric
-from .errors import DIV0, NUM, VALUE, XlError
+from .errors import DIV0, ERROR_CODES, NUM, VALUE, XlError
 
 
 def _zero(name: str) -> str:
@@ -164,13 +166,17 @@ def _reverse_guards(n: int) -> tuple[Guard, ...]:
     Guard(NUM, "years must be greater than zero", lambda mc, r, t, y, d: y <= 0),
     *_reverse_guards(5),
 )
-def val_implied_cagr(market_cap, revenue, target_multiple, years, discount_rate=0.0):
+def val_implied_cagr(market_cap, revenue, target_multiple, years, discount_rate):
     """Revenue growth a year needed to grow into a target multiple in ``years`` years.
 
     Required revenue = market_cap x (1 + discount_rate) ^ years / target_multiple;
-    the answer is (required revenue / revenue) ^ (1 / years) - 1.
+    the answer is (required revenue / revenue) ^ (1 / years) - 1. The discount rate (the
+    return a holder needs, at which the market value must grow) has no default: 0% would
+    mean a holder asks for no return, a hidden assumption that flatters the answer.
 
-    >>> round(val_implied_cagr(323.2, 0.2156, 11.5, 5), 4)  # Zhipu, HK$bn, at 11.5x in 5 years
+    >>> round(val_implied_cagr(323.2, 0.2156, 11.5, 5, 0.10), 4)  # Zhipu, HK$bn, 11.5x, 5y
+    1.9135
+    >>> round(val_implied_cagr(323.2, 0.2156, 11.5, 5, 0.0), 4)  # a holder wanting nothing
     1.6487
     """
     required = market_cap * (1 + discount_rate) ** years / target_multiple
@@ -183,14 +189,15 @@ def val_implied_cagr(market_cap, revenue, target_multiple, years, discount_rate=
     Guard(NUM, "growth does not exceed the discount rate: the multiple is never reached",
           lambda mc, r, t, g, d: (g <= d) & (mc > t * r)),
 )
-def val_years_to_justify(market_cap, revenue, target_multiple, growth, discount_rate=0.0):
+def val_years_to_justify(market_cap, revenue, target_multiple, growth, discount_rate):
     """Years until the valuation sits at the target multiple, revenue growing at ``growth``
     and the market value at ``discount_rate``:
     ln(market_cap / (target_multiple x revenue)) / ln((1 + growth) / (1 + discount_rate)),
-    0 when the multiple is already at or below the target.
+    0 when the multiple is already at or below the target. ``discount_rate`` is required,
+    as in :func:`val_implied_cagr`.
 
-    >>> round(val_years_to_justify(323.2, 0.2156, 11.5, 1.0), 2)  # Zhipu doubling revenue
-    7.03
+    >>> round(val_years_to_justify(323.2, 0.2156, 11.5, 1.0, 0.10), 2)  # Zhipu doubling
+    8.15
     """
     ratio = market_cap / (target_multiple * revenue)
     return np.where(ratio <= 1, 0.0, np.log(ratio) / np.log((1 + growth) / (1 + discount_rate)))
@@ -217,63 +224,124 @@ def val_failure_adjusted(going_concern_value, failure_probability, distress_proc
 )
 def val_market_share(revenue, market_size):
     """Revenue as a share of a market: revenue / market_size (same currency and scale).
+    A share only when both figures are for the same year; a revenue of one year against a
+    market forecast for another is a yardstick, and must be labelled as one.
 
-    >>> round(val_market_share(0.191, 993), 6)  # Zhipu's 2025 revenue vs China's 2030 AI market
+    >>> round(val_market_share(0.191, 993), 6)  # Zhipu 2025 against China 2030: a yardstick
     0.000192
     """
     return revenue / market_size
 
 
-_DCF_ERRORS = (
-    XlError(VALUE, "cash_flows: expected numbers without gaps (trailing blanks are ignored)"),
-    XlError(NUM, "discount_rate must be above -100%"),
-    XlError(NUM, "terminal value needs discount_rate greater than terminal_growth"),
-    XlError(VALUE, "discount_rate and terminal_growth must be single numbers"),
-    XlError(NUM, "the result is too large or not a finite number"),
-)
+def _cell_error(value: Any) -> XlError | None:
+    """The Excel error a cell holds: an :class:`XlError`, or Office.js' error object.
+    Errors beyond the four xlfuncs answers with (#REF!, #NAME?...) count as #VALUE!."""
+    if isinstance(value, XlError):
+        code = value.code
+    elif isinstance(value, dict) and value.get("type") == "Error":
+        code = str(value.get("basicValue", VALUE))
+    else:
+        return None
+    return XlError(code if code in ERROR_CODES else VALUE, "an input cell holds this error")
+
+
+def _is_plain_number(value: Any) -> bool:
+    # NPV and COUNT skip text, even "12", and booleans in a range: so do we
+    return isinstance(value, (int, float, np.integer, np.floating, Decimal, Fraction)) and (
+        not isinstance(value, (bool, np.bool_, np.timedelta64)))
+
+
+def _is_blank_cell(value: Any) -> bool:
+    # as Excel's ="" test: an empty cell or empty text; " " is text. NaN, NaT: blanks
+    if isinstance(value, str):
+        return value == ""
+    return bool(inputs.to_numbers(value)[1] == inputs.BLANK)
+
+
+def _dcf_answer(value: float | None, error: XlError | None = None) -> Outcome:
+    if error is not None:
+        return Outcome(np.array(np.nan), np.array(2, np.int16), (error,), True)
+    if value is None:
+        return Outcome(np.array(np.nan), np.array(STATUS_BLANK, np.int16), (), True)
+    if not np.isfinite(value):
+        return _dcf_answer(None, XlError(NUM, "the result is too large or not a finite number"))
+    return Outcome(np.array(value), np.array(STATUS_OK, np.int16), (), True)
+
+
+def _single_number(value: Any, name: str) -> tuple[float | None, XlError | None]:
+    """A rate: (number, None), (None, None) for a blank, or (None, the error)."""
+    cells = inputs.as_object_array(value).ravel()
+    if cells.size != 1:
+        return None, XlError(VALUE, f"{name} must be a single number")
+    cell = cells[0]
+    error = _cell_error(cell)
+    if error is not None:
+        return None, error
+    if _is_blank_cell(cell):
+        return None, None
+    number, status = inputs.to_numbers(cell)
+    if status != inputs.OK or isinstance(cell, str):
+        return None, XlError(VALUE, f"{name} must be a single number")
+    return float(number), None
 
 
 def dcf_outcome(cash_flows: Any, discount_rate: Any, terminal_growth: Any = None) -> Outcome:
-    """:func:`val_dcf` with its Excel error (one answer for the whole range of flows)."""
-    flows, status = (a.ravel() for a in inputs.to_numbers(cash_flows))
-    filled = np.flatnonzero(status != inputs.BLANK)
-    end = int(filled[-1]) + 1 if filled.size else 0
-    flows, status = flows[:end], status[:end]  # a range taller than the data is fine
-    rate, rate_status = (a.reshape(()) if a.size == 1 else a
-                         for a in inputs.to_numbers(discount_rate))
-    growth, growth_status = (a.reshape(()) if a.size == 1 else a
-                             for a in inputs.to_numbers(terminal_growth))
-    has_terminal = growth.ndim == 0 and growth_status == inputs.OK
-
-    error: int | None = None
-    if rate.ndim or growth.ndim or rate_status not in (inputs.OK, inputs.BLANK) or (
-            growth_status not in (inputs.OK, inputs.BLANK)):
-        error = 3
-    elif end == 0 or rate_status == inputs.BLANK:
-        return Outcome(np.array(np.nan), np.array(STATUS_BLANK, np.int16), _DCF_ERRORS, True)
-    elif np.any(status != inputs.OK):
-        error = 0
-    elif rate <= -1:
-        error = 1
-    elif has_terminal and rate <= growth:
-        error = 2
-    else:
-        with np.errstate(all="ignore"):
-            discount = (1 + rate) ** np.arange(1, end + 1)
-            value = float(np.sum(flows / discount))
-            if has_terminal:
-                value += float(flows[-1] * (1 + growth) / (rate - growth) / discount[-1])
-        if np.isfinite(value):
-            return Outcome(np.array(value), np.array(STATUS_OK, np.int16), _DCF_ERRORS, True)
-        error = 4
-    return Outcome(np.array(np.nan), np.array(2 + error, np.int16), _DCF_ERRORS, True)
+    """:func:`val_dcf` with its Excel error, checked in the order the native formula is:
+    the rate's own error, a blank rate (blank), the growth's error, a rate or growth that
+    is not a single number (#VALUE!), the first error cell among the flows, no flows
+    (blank), a blank or text before the last number (#VALUE!), rate <= -100% (#NUM!),
+    rate <= growth with a terminal value (#NUM!)."""
+    rate_cells = inputs.as_object_array(discount_rate).ravel()
+    if rate_cells.size == 1 and _cell_error(rate_cells[0]):
+        return _dcf_answer(None, _cell_error(rate_cells[0]))
+    if rate_cells.size == 1 and _is_blank_cell(rate_cells[0]):
+        return _dcf_answer(None)
+    growth_cells = inputs.as_object_array(terminal_growth).ravel()
+    if growth_cells.size == 1 and _cell_error(growth_cells[0]):
+        return _dcf_answer(None, _cell_error(growth_cells[0]))
+    rate, rate_error = _single_number(discount_rate, "discount_rate")
+    growth, growth_error = _single_number(terminal_growth, "terminal_growth")
+    if rate_error or growth_error:
+        return _dcf_answer(None, rate_error or growth_error)
+    assert rate is not None
+    cells = inputs.as_object_array(cash_flows).ravel()  # row by row, as Excel reads a range
+    for cell in cells:
+        error = _cell_error(cell)
+        if error is not None:
+            return _dcf_answer(None, error._replace(reason="cash_flows: a cell holds this "
+                                                    "error"))
+    blank = np.array([_is_blank_cell(c) for c in cells], dtype=bool)
+    filled = np.flatnonzero(~blank)
+    if not filled.size:
+        return _dcf_answer(None)
+    end = int(filled[-1]) + 1  # trailing blanks are ignored: a range taller than the data
+    if not all(_is_plain_number(c) and not blank[i] for i, c in enumerate(cells[:end])):
+        return _dcf_answer(None, XlError(VALUE, "cash_flows: expected numbers without gaps "
+                                         "(a blank or text before the last number; "
+                                         "trailing blanks are ignored)"))
+    flows, status = inputs.to_numbers(cells[:end])
+    if np.any(status != inputs.OK):  # a number too large for a double
+        return _dcf_answer(None, XlError(NUM, "cash_flows: not a finite number"))
+    if rate <= -1:
+        return _dcf_answer(None, XlError(NUM, "discount_rate must be above -100%"))
+    if growth is not None and rate <= growth:
+        return _dcf_answer(None, XlError(
+            NUM, "terminal value needs discount_rate greater than terminal_growth"))
+    with np.errstate(all="ignore"):
+        discount = (1 + rate) ** np.arange(1, end + 1)
+        value = float(np.sum(flows / discount))
+        if growth is not None:
+            value += float(flows[-1] * (1 + growth) / (rate - growth) / discount[-1])
+    return _dcf_answer(value)
 
 
 def val_dcf(cash_flows: Any, discount_rate: Any, terminal_growth: Any = None) -> float:
     """Present value of yearly cash flows with Excel's NPV convention (the first flow is
     discounted one period), plus, with ``terminal_growth``, a Gordon terminal value on the
-    last flow: last x (1 + g) / (r - g), discounted with the last flow. Trailing blanks in
-    the range are ignored; a gap inside it is an error (NPV would silently skip it).
+    last flow: last x (1 + g) / (r - g), discounted with the last flow. The flows are read
+    row by row; trailing blanks are ignored; a blank or text (even "12": NPV skips text)
+    before the last number is #VALUE!, where NPV would silently skip it; an error cell is
+    that error.
 
     >>> round(val_dcf([100, 110, 121], 0.10), 4)  # = NPV(10%, 100, 110, 121)
     272.7273

@@ -108,7 +108,10 @@ def _render(data: str | Path | None, sources: list[tuple[Path, bool]],
     burn_sheet = write_table_sheet(
         book, "Burn", "Per company: cash burn measured from reported cumulative losses "
         "(loss-based: includes non-cash items), runway from the Inputs cash balances, "
-        "compute spend; below, figures given year by year.", burn, plan, progress)
+        "compute spend; below, figures given year by year. Loss per unit of revenue needs "
+        "a loss and a revenue over the same days: the article gives none (losses run from "
+        "2022, revenue covers 2025), so it shows #N/A until a same-period pair is added.",
+        burn, plan, progress)
     write_year_series(burn_sheet, model)
     write_scenarios(book, plan, valuation)
     write_card(book, plan, {"Valuation": valuation, "Burn": burn})

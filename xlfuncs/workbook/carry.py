@@ -30,6 +30,7 @@ from .model import (
     ASSUMPTIONS,
     CASH_DATE_RULE,
     CASH_RULE,
+    DEBT_RULE,
     DISTRESS_RULE,
     GRID_MULTIPLES_RULE,
     GRID_YEARS_RULE,
@@ -48,7 +49,8 @@ _CELL = r"\$?(?P<{0}c>[A-Z]{{1,3}})\$?(?P<{0}r>[0-9]{{1,7}})"
 _REFERENCE = re.compile(rf"{_SHEET}!{_CELL.format('a')}(?::{_CELL.format('b')})?")
 COMPANY_COLUMNS = (("Company_Cash", "cash", CASH_RULE),
                    ("Company_Cash_As_Of", "cash_as_of", CASH_DATE_RULE),
-                   ("Company_Distress", "distress", DISTRESS_RULE))
+                   ("Company_Distress", "distress", DISTRESS_RULE),
+                   ("Company_Debt", "debt", DEBT_RULE))
 GRIDS = (("Grid_Multiples", "grid_multiples", GRID_MULTIPLES_RULE),
          ("Grid_Years", "grid_years", GRID_YEARS_RULE))
 PICKERS = (("Card_Company", "card_company"), ("Scenario_Company", "scenario_company"))

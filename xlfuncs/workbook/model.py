@@ -121,6 +121,7 @@ class Rule(NamedTuple):
 
 CASH_RULE = Rule("decimal", 0, 1e7)            # HK$ bn, per company
 DISTRESS_RULE = Rule("decimal", 0, 1e7)        # HK$ bn, per company
+DEBT_RULE = Rule("decimal", 0, 1e7)            # HK$ bn, per company
 CASH_DATE_RULE = Rule("date")                  # per company
 GRID_MULTIPLES_RULE = Rule("decimal", 0.1, 1000)
 GRID_YEARS_RULE = Rule("decimal", 0.5, 50)
@@ -199,6 +200,7 @@ class CompanyInputs:
     cash_as_of: float | None = None   # Excel serial
     distress: float | None = 0.0      # HK$ bn recovered if the company fails
     comment: str = ""
+    debt: float | None = 0.0          # HK$ bn; an assumption: the article gives no debt
 
 
 def default_company_inputs(company: str) -> CompanyInputs:

@@ -29,8 +29,8 @@ from .common import (
     cell_column,
     company_link,
     facts_ref,
-    link_same_row,
     named,
+    spec_column,
     styled,
     text_constant,
 )
@@ -57,15 +57,26 @@ def plan_burn(model: Model, valuation: Layout) -> Layout:
                          "FX_CONVERT", monthly, cur, hkd, usd_hkd, usd_cny)
     annual = b.calc("Annual burn, loss-based", "bn a year, reported currency", BN,
                     "BURN_ANNUAL", loss, start, end)
-    annual_hkd = b.calc("Annual burn, loss-based", "HK$ bn a year", BN, "FX_CONVERT", annual,
+    b.calc("Annual burn, loss-based", "HK$ bn a year", BN, "FX_CONVERT", annual,
                         cur, hkd, usd_hkd, usd_cny)
-    revenue_spec = next(s for s in valuation.specs
-                        if s.header == "Annualised revenue" and s.unit == "HK$ bn")
-    letter = valuation.letter(revenue_spec.column)
-    revenue = b.add("Annualised revenue", "HK$ bn", BN_SMALL,
-                    link_same_row(revenue_spec.column, f"Valuation!${letter}${ROW}"))
-    b.calc("Loss per unit of revenue", "x", MULTIPLE, "BURN_LOSS_TO_REVENUE", annual_hkd,
-           revenue)
+    # A ratio of a loss to a revenue needs both over the same days: the reported figures
+    # with their own periods, never an average loss over a run-rate (the article has no
+    # such pair, so its companies show #N/A with the reason).
+    def on_valuation(header: str, unit: str) -> Column:
+        column = spec_column(valuation, header, unit)
+        return Column(f"Valuation!{valuation.letter(column)}{ROW}", column.data,
+                      column.errors)
+
+    loss_hkd = b.calc("Cumulative loss", "HK$ bn", BN, "FX_CONVERT", loss, cur, hkd, usd_hkd,
+                      usd_cny)
+    revenue_start = on_valuation("Revenue period start", "date")
+    revenue_end = on_valuation("Revenue period end", "date")
+    revenue_hkd = b.calc("Revenue in its reported period", "HK$ bn", BN_SMALL, "FX_CONVERT",
+                         on_valuation("Revenue (reported)", "bn"),
+                         on_valuation("Revenue currency", "code"), hkd, usd_hkd, usd_cny)
+    b.calc("Loss per unit of revenue, same period only", "x (#N/A: periods differ)",
+           MULTIPLE, "BURN_LOSS_TO_REVENUE", loss_hkd, start, end, revenue_hkd,
+           revenue_start, revenue_end)
     cash = b.add("Cash", "HK$ bn", BN, company_inputs_link(model, "cash", "B"))
     as_of = b.add("Cash as of", "date", DATE, company_inputs_link(model, "cash_as_of", "C"))
     b.calc("Runway", "months", "0.0", "BURN_RUNWAY", cash, monthly_hkd)

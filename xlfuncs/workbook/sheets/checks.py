@@ -81,6 +81,7 @@ def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
         checks.append(CheckRow(label, value, args[1] if expected is not None else None, result,
                                note))
 
+    conversions: list[tuple[FactRow, FactRow]] = []
     for fact in model.facts:
         parts = fact.company.split("+")
         if fact.metric == "market_value" and len(parts) > 1 and all(p in index for p in parts):
@@ -100,18 +101,14 @@ def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
                 add(label, value, bound, "CHECK_CLOSE", tolerance, note=fact.source)
         if fact.metric.endswith("_converted"):
             original = model.fact(fact.company, fact.metric.removesuffix("_converted"))
-            if original is None or original.billions is None or fact.billions is None:
-                continue
-            converted = apply(entry("FX_CONVERT"), "", link(original, "L", "billions"),
-                              link(original, "G", "currency"), link(fact, "G", "currency"),
-                              named("USD_HKD_Flows", model), named("USD_CNY_Flows", model))
-            add(f"{fact.company} {original.metric}: the article's {fact.currency} conversion "
-                "agrees with the Inputs FX rates", converted, link(fact, "L", "billions"),
-                "CHECK_CLOSE", tolerance, note=fact.source)
+            if original is not None and original.billions is not None and (
+                    fact.billions is not None):
+                conversions.append((original, fact))
         if fact.qualifier == "range":
             add(f"{fact.company} {fact.metric}: the range's low is not above its high",
                 link(fact, "E", "high"), link(fact, "D", "low"), "CHECK_AT_LEAST",
                 note=fact.source)
+    fx_consistency_checks(conversions, link, add, tolerance)
     add("USD/HKD is inside the peg's band", usd_hkd, None, "CHECK_BETWEEN",
         named("HKD_Band_Low", model), named("HKD_Band_High", model),
         note="Inputs: HKD_Band_Low, HKD_Band_High")
@@ -135,6 +132,41 @@ def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
                                    "increase since issue", back, expected, result,
                                    "Valuation", i, FIRST + i))
     return checks
+
+
+def _said(original: FactRow, converted: FactRow) -> str:
+    return (f"{original.company} {original.metric.replace('_', ' ')}: {converted.currency} "
+            f"{converted.value:g}{converted.unit} for {original.currency} "
+            f"{original.value:g}{original.unit}")
+
+
+def _code(currency: str) -> str:
+    return "CNY" if currency.upper() == "RMB" else currency.upper()
+
+
+def fx_consistency_checks(conversions: list[tuple[FactRow, FactRow]], link: Any,
+                          add: Any, tolerance: Column) -> None:
+    """The article's own conversions of one currency pair must imply the same rate. Not
+    "they agree with the Inputs rate": that rate is derived from these very conversions,
+    so such a check could never fail. Base currency: USD when in the pair."""
+    by_pair: dict[tuple[str, str], list[tuple[FactRow, FactRow, Column]]] = {}
+    for original, converted in conversions:
+        codes = {_code(original.currency), _code(converted.currency)}
+        if len(codes) != 2:
+            continue
+        base = "USD" if "USD" in codes else min(codes)
+        (quote,) = codes - {base}
+        amounts = {_code(original.currency): original, _code(converted.currency): converted}
+        rate = apply(entry("FX_IMPLIED_RATE"), "", link(amounts[quote], "L", "billions"),
+                     link(amounts[base], "L", "billions"))
+        by_pair.setdefault((base, quote), []).append((original, converted, rate))
+    for (base, quote), rates in by_pair.items():
+        first_original, first_converted, first_rate = rates[0]
+        for original, converted, rate in rates[1:]:
+            add(f"{base}/{quote}: the article's two conversions imply the same rate "
+                f"({_said(original, converted)}; {_said(first_original, first_converted)})",
+                rate, first_rate, "CHECK_CLOSE",
+                tolerance, note=f"{converted.source} | {first_converted.source}")
 
 
 def write_checks(book: Book, plan: Plan) -> None:

@@ -19,6 +19,7 @@ from ..model import (
     ASSUMPTIONS,
     CASH_DATE_RULE,
     CASH_RULE,
+    DEBT_RULE,
     DISTRESS_RULE,
     GRID_MULTIPLES_RULE,
     GRID_YEARS_RULE,
@@ -52,7 +53,7 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
     # layout first: write-only sheets stream <cols> and panes before the rows
     s.fit_width()
     s.ws.freeze_panes = "A6"
-    s.widths(38, 16, 16, 24, 90)
+    s.widths(38, 16, 16, 24, 24, 90)
     header_rows(s, "Inputs", "Every assumption in one place. Blue cells are yours to change; "
                 "xlfuncs build --keep-inputs carries them into a rebuilt workbook.", plan)
     s.append([s.text(h, HEADER) for h in ("Input", "Value", "Unit", "Name", "Source")])
@@ -77,7 +78,9 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
     s.blank_rows()
     s.append([s.text("Company inputs", HEADER)])
     s.append([s.text(h, HEADER) for h in ("Company", "Cash (HK$ bn)", "Cash as of",
-                                          "Distress proceeds (HK$ bn)", "Comment")])
+                                          "Distress proceeds (HK$ bn)",
+                                          "Debt (HK$ bn; assumed 0: the article gives none)",
+                                          "Comment")])
     first = s.rows + 1
     assert first == company_inputs_first_row(), (first, company_inputs_first_row())
     for company in model.companies:
@@ -85,17 +88,20 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
         s.append([s.text(company), s.value(inputs.cash, styled(INPUT, BN)),
                   s.value(inputs.cash_as_of, styled(INPUT, DATE)),
                   s.value(inputs.distress, styled(INPUT, BN)),
+                  s.value(inputs.debt, styled(INPUT, BN)),
                   s.text(inputs.comment, NOTE) if inputs.comment else None])
     last = max(first, s.rows)
     book.name("Company_Names", f"Inputs!$A${first}:$A${last}")
     book.name("Company_Cash", f"Inputs!$B${first}:$B${last}")
     book.name("Company_Cash_As_Of", f"Inputs!$C${first}:$C${last}")
     book.name("Company_Distress", f"Inputs!$D${first}:$D${last}")
+    book.name("Company_Debt", f"Inputs!$E${first}:$E${last}")
     validations.append(_validation(CASH_RULE, f"B{first}:B{last}", "Cash", "HK$ bn"))
     validations.append(_validation(CASH_DATE_RULE, f"C{first}:C{last}", "Cash as of",
                                    "date"))
     validations.append(_validation(DISTRESS_RULE, f"D{first}:D{last}",
                                    "Distress proceeds", "HK$ bn"))
+    validations.append(_validation(DEBT_RULE, f"E{first}:E{last}", "Debt", "HK$ bn"))
     s.blank_rows()
     s.append([s.text("Scenario grid", HEADER)])
     for key, label, name, axis, fmt, rule, unit in (

@@ -52,8 +52,14 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
                     rev, months)
     annual_hkd = v.calc("Annualised revenue", "HK$ bn", BN_SMALL, "FX_CONVERT", annual,
                         rev_cur, hkd, flow_hkd, flow_cny)
-    ps = v.calc("Price to sales", "x", MULTIPLE, "VAL_PS", mv_hkd, annual_hkd)
-    v.calc("Premium over peer multiple", "%", PCT, "VAL_PREMIUM", ps,
+    v.calc("Price to sales", "x", MULTIPLE, "VAL_PS", mv_hkd, annual_hkd)
+    # the peer multiple is EV/Sales: compare it with the company's EV/Sales, not its P/S
+    cash = v.add("Cash (Inputs)", "HK$ bn", BN, company_inputs_link(model, "cash", "B"))
+    debt = v.add("Debt (Inputs; assumed 0)", "HK$ bn", BN,
+                 company_inputs_link(model, "debt", "E"))
+    ev = v.calc("Enterprise value", "HK$ bn", BN, "VAL_EV", mv_hkd, debt, cash)
+    ev_sales = v.calc("EV to sales", "x", MULTIPLE, "VAL_EV_REVENUE", ev, annual_hkd)
+    v.calc("EV/Sales premium over peer EV/Sales", "%", PCT, "VAL_PREMIUM", ev_sales,
            named("Peer_Multiple", model))
     issue = v.add("Issue price", "HK$ a share", PRICE,
                   company_link(model, "issue_price", "C", "value"))
@@ -68,8 +74,9 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
            *growth_args, named("Revenue_Growth", model), named("Discount_Rate", model))
     annual_cny = v.calc("Annualised revenue", "RMB bn", BN_SMALL, "FX_CONVERT", annual,
                         rev_cur, cny, flow_hkd, flow_cny)
-    v.calc("Share of China's 2030 AI market", "%", "0.000%", "VAL_MARKET_SHARE", annual_cny,
-           china_market)
+    # not a market share: today's run-rate against the market's size in 2030
+    v.calc("Revenue run-rate against China's 2030 AI market", "% (today's revenue, 2030 "
+           "market)", "0.000%", "VAL_MARKET_SHARE", annual_cny, china_market)
     profit = v.add("Net profit (reported, mid)", "bn", BN,
                    company_link(model, "net_profit", "L", "billions"))
     profit_cur = v.add("Net profit currency", "code", TF,
