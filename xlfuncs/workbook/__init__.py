@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..data import load_facts, resolve_path
+from ..data import DataPaths, load_facts
 from ..errors import XlfuncsError
 from ..inputs import date_to_serial
 from .book import Book, atomic_write
@@ -22,7 +22,6 @@ from .safety import UnsafeWorkbookError, edited_since_built, load_workbook_safel
 from .sheets import (
     Plan,
     checks_status,
-    data_sha256,
     layout_facts,
     plan_burn,
     plan_checks,
@@ -62,16 +61,17 @@ def _no_progress(message: str) -> None:
     pass
 
 
-def workbook_bytes(data: str | Path | None = None, keep_inputs: str | Path | None = None,
-                   progress: Callable[[str], None] = _no_progress) -> bytes:
+def workbook_bytes(data: DataPaths = None, keep_inputs: str | Path | None = None,
+                   progress: Callable[[str], None] = _no_progress,
+                   article: bool | None = None) -> bytes:
     """The workbook file's bytes (see :func:`build`)."""
-    return _render(data, keep_inputs, progress)[0]
+    return _render(data, keep_inputs, progress, article)[0]
 
 
-def _render(data: str | Path | None, keep_inputs: str | Path | None,
-            progress: Callable[[str], None]) -> tuple[bytes, Model, Any]:
-    data_path = resolve_path(data)
-    facts = load_facts(data_path)
+def _render(data: DataPaths, keep_inputs: str | Path | None,
+            progress: Callable[[str], None],
+            article: bool | None = None) -> tuple[bytes, Model, Any]:
+    facts = load_facts(data, article)
     model = build_model(facts)
     if keep_inputs is not None:
         carry_inputs(model, Path(keep_inputs))
@@ -80,7 +80,7 @@ def _render(data: str | Path | None, keep_inputs: str | Path | None,
     china = _china_market(model)
     valuation = plan_valuation(model, china)
     burn = plan_burn(model, valuation)
-    plan = Plan(model, data_path, data_sha256(data_path))
+    plan = Plan(model, facts.attrs["layers"])
     plan.checks = plan_checks(model, valuation)
     plan.checks_ok = checks_status(plan.checks)
     book = Book()
@@ -115,10 +115,12 @@ def _china_market(model: Model) -> Any:
     return column
 
 
-def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
+def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
           keep_inputs: str | Path | None = None, force: bool = False,
-          progress: Callable[[str], None] = _no_progress) -> BuildReport:
-    """Write the workbook from a facts file (default: the article's) to ``out``.
+          progress: Callable[[str], None] = _no_progress,
+          article: bool | None = None) -> BuildReport:
+    """Write the workbook from the article's facts, with any files of ``data`` layered
+    over them (``article=False``: from ``data`` alone), to ``out``.
 
     Refuses to overwrite a workbook a person changed since it was built, unless ``force``;
     ``keep_inputs`` carries the input cells of an older copy into the new one. The save is
@@ -134,7 +136,7 @@ def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
             raise TargetEditedError(
                 f"{target} was changed since xlfuncs built it: rebuild with --keep-inputs "
                 f"{target} to carry its inputs over, or --force to overwrite it")
-    content, model, checks_ok = _render(data, keep_inputs, progress)
+    content, model, checks_ok = _render(data, keep_inputs, progress, article)
     atomic_write(target, content)
     return BuildReport(target, len(model.companies), len(model.facts), checks_ok,
                        model.carried, len(content))
