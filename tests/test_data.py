@@ -10,9 +10,9 @@ import pytest
 
 from xlfuncs import data
 from xlfuncs.data import COLUMNS, load_facts, parse_facts
-from xlfuncs.layers import FRAME_COLUMNS
 from xlfuncs.elementwise import explain
 from xlfuncs.errors import NA, VALUE, DataFileError, XlError
+from xlfuncs.layers import FRAME_COLUMNS
 
 ARTICLE = Path(__file__).resolve().parents[1].parent / "shared" / "article.txt"
 HEADER = ",".join(COLUMNS)
