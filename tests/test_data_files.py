@@ -346,3 +346,48 @@ def test_one_injected_defect_is_refused_naming_its_row_and_column(
         assert f"already on row {first + 2}" in str(error)
     if defect == "forbidden character":
         assert f"U+{ord(char):04X}" in str(error)
+
+
+# ---- the README shows each refusal exactly as printed -------------------------------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+PRINTED = [
+    ([ROW.replace("test note", '"oops'), other("B")], "row 2, column 'source': a quote opens"),
+    ([ROW.replace(",10,", ',"1,5",')], "row 2, column 'value': '1,5' is not a number"),
+    ([ROW.replace(",10,m,", ",1e306,tn,")], "'1e306' tn does not fit a double"),
+    ([ROW, ROW.replace(",=,", ",~,")], "Acme / revenue is already on row 2"),
+    ([ROW, ROW.replace("Acme,revenue", "acme,cost")], "one company spelled two ways"),
+    (["Acme,net_profit,1,bn,CNY,2025-01-01,2025-12-31,,low,g",
+      "Acme,net_profit,500,m,USD,2025-01-01,2025-12-31,,high,g"], "share the unit"),
+    ([ROW.replace("Acme", "Ac\ufffeme")], "U+FFFE is not allowed"),
+    ([ROW.replace("test note", "x" * 40_000)], "field too large"),
+    ([ROW.replace("2026-01-01", "1899-12-31")], "before 1900-03-01"),
+    ([*(other(f"C{i}") for i in range(5)), ROW.replace("USD", "EUR")], "'EUR' is not one of"),
+]
+
+
+@pytest.mark.parametrize(("rows", "words"), PRINTED, ids=[p[1] for p in PRINTED])
+def test_the_readme_shows_each_refusal_as_printed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        rows: list[str], words: str) -> None:
+    from xlfuncs.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    assert main(["facts", "--check", "--no-article", "--data", "mine.csv"]) == 2
+    printed = capsys.readouterr().err
+    assert words in printed and printed.count("\n") == 1
+    assert f"`{printed.strip()}`" in README.read_text(encoding="utf-8")
+
+
+def test_the_readme_shows_the_file_type_refusals_as_printed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from xlfuncs.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dir").mkdir()
+    readme = README.read_text(encoding="utf-8")
+    for path in ("dir", "/dev/zero"):
+        assert main(["facts", "--check", "--data", path]) == 2
+        assert f"`{capsys.readouterr().err.strip()}`" in readme

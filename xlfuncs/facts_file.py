@@ -188,9 +188,10 @@ def _date(text: str, path: Path, row: int, column: str) -> dt.date | None:
         raise DataFileError(path, row, column,
                             f"'{text}' is not an ISO date (YYYY-MM-DD)") from None
     if day < FIRST_DATE:
-        raise DataFileError(path, row, column, f"{day} is before 1900-03-01: Excel counts a "
-                            "29 February 1900 that never was, so its serials of earlier "
-                            "dates are a day off (xlfuncs' dates start at serial 61)")
+        raise DataFileError(path, row, column, f"{day} is before 1900-03-01: Excel shows no date "
+                            "before 1900 and counts a 29 February 1900 that never was, so "
+                            "earlier serials are a day off (xlfuncs' dates start at serial "
+                            "61, 1900-03-01)")
     return day
 
 
