@@ -124,6 +124,13 @@ def test_a_range_s_two_ends_share_unit_currency_and_period(tmp_path: Path, colum
 
 # ---- 4, 5, 7. values that overflow, text XML cannot hold, dates, headers --------------
 
+def test_a_range_whose_midpoint_overflows_is_refused(tmp_path: Path) -> None:
+    low = "Acme,net_profit,1e308,,,,,,low,guidance"
+    high = low.replace(",low,", ",high,").replace("1e308", "1.5e308")
+    error = refusal(f"{HEADER}\n{low}\n{high}\n", tmp_path)
+    assert (error.row, error.column) == (3, "value") and "midpoint" in str(error)
+
+
 def test_a_value_that_overflows_once_scaled_is_refused(tmp_path: Path) -> None:
     # before: 1e306 tn wrote 'inf' into the workbook while the build said "checks pass"
     error = refusal(f"{HEADER}\n{ROW.replace(',10,m,', ',1e306,tn,')}\n", tmp_path)
@@ -224,7 +231,7 @@ def fact_files(draw: st.DrawFn) -> tuple[list[list[str]], list[list[str]], bool]
     rows: list[list[str]] = []
     for company, metric in keys:
         unit = draw(st.sampled_from(("tn", "bn", "m", "k", "", "%", "x", "count")))
-        limit = 1.7e308 / SCALES.get(unit, 1.0)
+        limit = 1.7e308 / SCALES.get(unit, 1.0) / 2  # a range's low + high fits too
         value = draw(st.floats(-limit, limit, allow_nan=False, allow_infinity=False))
         currency = draw(st.sampled_from(("HKD", "USD", "CNY", "")))
         start = draw(st.none() | days)
@@ -391,3 +398,54 @@ def test_the_readme_shows_the_file_type_refusals_as_printed(
     for path in ("dir", "/dev/zero"):
         assert main(["facts", "--check", "--data", path]) == 2
         assert f"`{capsys.readouterr().err.strip()}`" in readme
+
+
+# ---- layers of generated files --------------------------------------------------------
+
+def respelled(name: str, style: int) -> str:
+    """The same name as name_key sees it: other case, padded, inner spaces doubled
+    (as written where a case change is another name: 'ı'.upper() is 'I')."""
+    from xlfuncs.data import name_key
+
+    other = [name.upper(), f"  {name.lower()} ", name.replace(" ", "  "), name][style % 4]
+    return other if name_key(other) == name_key(name) else name
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fact_files(), fact_files(), st.integers(0, 3))
+def test_layers_of_generated_files_override_fact_by_fact(first: tuple, second: tuple,
+                                                         style: int) -> None:
+    """Expected values worked from the rows as written, independently of the loader:
+    the later file's rows for a key replace the earlier file's, whole."""
+    import tempfile
+
+    from xlfuncs import data
+    from xlfuncs.data import name_key
+
+    expected: dict[tuple[str, str], list[list[str]]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for number, (header, rows, _) in enumerate((first, second)):
+            path = Path(folder) / f"layer{number}.csv"
+            path.write_text(csv_text(header, rows), encoding="utf-8")
+            paths.append(path)
+            written: dict[tuple[str, str], list[list[str]]] = {}
+            for r in rows:
+                written.setdefault((name_key(r[0]), name_key(r[1])), []).append(r)
+            expected.update(written)
+        facts = load_facts(paths, article=False)
+        assert len(facts) == sum(len(rows) for rows in expected.values())
+        for rows in expected.values():
+            company, metric = respelled(rows[0][0], style), respelled(rows[0][1], style)
+            by_qualifier = {r[8]: float(r[2]) / (100 if r[3] == "%" else 1) for r in rows}
+            if "low" in by_qualifier:
+                low, high = by_qualifier["low"], by_qualifier["high"]
+                assert data.data_qualifier(company, metric, path=paths) == "range"
+                assert data.data_fact(company, metric, "low", path=paths) == low
+                assert data.data_fact(company, metric, "high", path=paths) == high
+                assert data.data_fact(company, metric, path=paths) == (low + high) / 2
+            else:
+                (qualifier, value), = by_qualifier.items()
+                assert data.data_qualifier(company, metric, path=paths) == qualifier
+                assert data.data_fact(company, metric, path=paths) == value
+                assert data.data_fact(company, metric, qualifier, path=paths) == value

@@ -325,3 +325,6 @@ def _check_facts(rows: list[dict[str, Any]], path: Path) -> None:
         if low["value"] > high["value"]:
             raise DataFileError(path, last["row"], "value",
                                 "the range's 'low' value is above its 'high' value")
+        if not math.isfinite(low["value"] + high["value"]):  # DATA_MIDPOINT: (low+high)/2
+            raise DataFileError(path, last["row"], "value",
+                                "the range's midpoint does not fit a double")
