@@ -404,7 +404,7 @@ def test_the_readme_shows_the_file_type_refusals_as_printed(
 
 def respelled(name: str, style: int) -> str:
     """The same name as name_key sees it: other case, padded, inner spaces doubled
-    (as written where a case change is another name: 'ı'.upper() is 'I')."""
+    (as written where a case change makes another name: dotless i upper-cases to I)."""
     from xlfuncs.data import name_key
 
     other = [name.upper(), f"  {name.lower()} ", name.replace(" ", "  "), name][style % 4]
