@@ -47,9 +47,9 @@ from .layers import (
     NO_ARTICLE_ENV,
     DataPaths,
     Layer,
-    _groups,
     bundled_path,
     frame_of,
+    group_rows,
     load_layers,
     resolve_paths,
 )
@@ -68,7 +68,7 @@ QUALIFIER_WORDS = {"=": "", ">=": "over (a lower bound): ", "~": "approximately:
 def parse_facts(text: str, path: str | os.PathLike[str] = "<facts>") -> pd.DataFrame:
     """Validate one file's CSV text and return its facts (see :func:`load_facts`)."""
     where = Path(path)
-    groups = _groups(parse_rows(text, where))
+    groups = group_rows(parse_rows(text, where))
     return frame_of({key: (group, str(where)) for key, group in groups.items()}, [])
 
 

@@ -275,22 +275,21 @@ def parse_rows(text: str, path: Path) -> list[dict[str, Any]]:
 
 
 def _check_spellings(rows: list[dict[str, Any]], path: Path) -> None:
-    for column, kind in (("company", "company"), ("metric", "metric")):
+    for column in ("company", "metric"):
         first: dict[str, tuple[str, int]] = {}
         for r in rows:
             spelled, at = first.setdefault(name_key(r[column]), (r[column], r["row"]))
             if spelled != r[column]:
                 raise DataFileError(path, r["row"], column, f"'{r[column]}' and '{spelled}' "
-                                    f"(row {at}) are one {kind} spelled two ways: use one "
+                                    f"(row {at}) are one {column} spelled two ways: use one "
                                     "spelling")
-        if column == "company":
-            combined: dict[str, tuple[tuple[str, ...], int]] = {}
-            for r in rows:
-                parts, at = combined.setdefault(name_key(r["company"]),
-                                                (r["combines"], r["row"]))
-                if [name_key(p) for p in parts] != [name_key(p) for p in r["combines"]]:
-                    raise DataFileError(path, r["row"], "combines", f"{r['company']}'s rows "
-                                        f"disagree on what it combines (see row {at})")
+    combined: dict[str, tuple[list[str], int]] = {}
+    for r in rows:  # a combined figure's label means the same companies on every row
+        keys = [name_key(p) for p in r["combines"]]
+        parts, at = combined.setdefault(name_key(r["company"]), (keys, r["row"]))
+        if parts != keys:
+            raise DataFileError(path, r["row"], "combines", f"{r['company']}'s rows "
+                                f"disagree on what it combines (see row {at})")
 
 
 def _check_facts(rows: list[dict[str, Any]], path: Path) -> None:

@@ -73,7 +73,7 @@ def label_of(path: Path) -> str:
     return BUNDLED_LABEL if _is_bundled(path) else str(path)
 
 
-def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+def group_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((name_key(r["company"]), name_key(r["metric"])), []).append(r)
@@ -100,7 +100,7 @@ def load_layers(paths: Sequence[Path]) -> pd.DataFrame:
     for path in paths:
         content = read_bytes(path)
         label = label_of(path)
-        groups = _groups(parse_rows(decode(content, path), path))
+        groups = group_rows(parse_rows(decode(content, path), path))
         overrides = 0
         for key, group in groups.items():
             for r in group:

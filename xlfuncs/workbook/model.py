@@ -62,7 +62,8 @@ def fact_rows(facts: pd.DataFrame) -> list[FactRow]:
             existing.value = float(midpoint(existing.low, existing.high))
             if r.source != existing.source:
                 existing.source = f"{existing.source} | {r.source}"
-            existing.origin = existing.origin.replace(", row ", ", rows ") + f" and {r.row}"
+            file, first = existing.origin.rsplit(", row ", 1)
+            existing.origin = f"{file}, rows {first} and {r.row}"
             continue
         combines = tuple(r.combines.split(COMBINES_SEPARATOR)) if r.combines else ()
         rows[key] = FactRow(
