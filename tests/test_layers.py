@@ -246,3 +246,18 @@ def test_a_computed_cell_that_overflows_is_num_never_inf(tmp_path: Path) -> None
             assert b"<v>nan" not in archive.read(name).lower(), name
     book = openpyxl.load_workbook(out, data_only=True)
     assert row_of(book, "Valuation", "Huge")["Market value (HK$ bn)"] == "#NUM!"
+
+
+def test_a_workbook_built_from_any_allowed_text_parses_as_xml(tmp_path: Path) -> None:
+    names = ["Line\u2028Sep", "Next\x85Line", "Tab\there", "]]>&<x/>", "\u202eRTL",
+             "Emoji \U0001f600", '"Quoted", with comma', "\u00a0nbsp"]
+    rows = [f'"{n.replace(chr(34), chr(34) * 2)}",market_value,{i + 1},bn,USD,,,,=,'
+            f'"note {n.replace(chr(34), chr(34) * 2)}"' for i, n in enumerate(names)]
+    out = build(write(tmp_path / "text.csv", *rows), tmp_path / "text.xlsx").path
+    with zipfile.ZipFile(out) as archive:
+        for name in archive.namelist():
+            if name.endswith((".xml", ".rels")):
+                etree.fromstring(archive.read(name))
+    book = openpyxl.load_workbook(out)
+    shown = {c.value for c in book["Facts"]["A"]}
+    assert {n.strip() for n in names} <= shown
