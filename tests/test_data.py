@@ -12,6 +12,7 @@ from xlfuncs import data
 from xlfuncs.data import COLUMNS, load_facts, parse_facts
 from xlfuncs.elementwise import explain
 from xlfuncs.errors import NA, VALUE, DataFileError, XlError
+from xlfuncs.layers import FRAME_COLUMNS
 
 ARTICLE = Path(__file__).resolve().parents[1].parent / "shared" / "article.txt"
 HEADER = ",".join(COLUMNS)
@@ -68,7 +69,7 @@ def test_sources_cite_the_article_and_a_paragraph_in_our_own_words() -> None:
 
 def test_bundled_dataset_loads_with_types() -> None:
     facts = load_facts()
-    assert list(facts.columns) == list(COLUMNS)
+    assert list(facts.columns) == list(FRAME_COLUMNS)
     assert facts["value"].dtype == float
     assert str(facts["period_start"].dtype).startswith("datetime64")
     zhipu_loss = facts[(facts.company == "Zhipu") & (facts.metric == "cumulative_loss")].iloc[0]
@@ -86,7 +87,8 @@ def test_data_fact_answers_from_the_dataset() -> None:
     assert data.data_fact("Cambricon", "net_profit") == pytest.approx(2.0)
     assert data.data_fact("Cambricon", "net_profit", "low") == 1.85
     assert data.data_fact("Cambricon", "net_profit", "high") == 2.15
-    assert data.data_fact("Zhipu", "market_value", "mid") == 323.2
+    assert data.data_fact("Zhipu", "market_value", "=") == 323.2
+    assert data.data_fact("MiniMax", "market_value", ">=") == 300
     column = data.data_fact([["Zhipu"], ["MiniMax"]], "market_value")
     assert column.shape == (2, 1) and column[:, 0].tolist() == [323.2, 300]
 
@@ -105,7 +107,7 @@ def test_data_source_table_and_companies() -> None:
     assert data.data_source("Zhipu", "revenue").startswith("2026-02-24 article, para 20")
     assert isinstance(explain(data.data_source, "Nobody", "revenue"), XlError)
     table = data.data_table("Zhipu")
-    assert set(table.company) == {"Zhipu"} and list(table.columns) == list(COLUMNS)
+    assert set(table.company) == {"Zhipu"} and list(table.columns) == list(FRAME_COLUMNS)
     assert len(data.data_table()) == len(load_facts())
     assert data.data_companies()[:3] == ["MiniMax+Zhipu", "MiniMax", "Zhipu"]
     assert {"OpenAI", "Anthropic", "Cambricon"} <= set(data.data_companies())
@@ -117,6 +119,9 @@ def test_users_point_the_functions_at_their_own_file(tmp_path: Path,
     own.write_text(f"{HEADER}\n{GOOD_ROW}\n", encoding="utf-8")
     assert data.data_fact("Acme", "revenue", path=str(own)) == 10
     monkeypatch.setenv(data.DATA_ENV, str(own))
+    assert data.data_companies()[-1] == "Acme"  # layered over the article's companies
+    assert "Zhipu" in data.data_companies()
+    monkeypatch.setenv(data.NO_ARTICLE_ENV, "1")
     assert data.data_companies() == ["Acme"]
     # edited while in use: the next call sees the new figure
     own.write_text(f"{HEADER}\n{GOOD_ROW.replace(',10,', ',12,')}\n", encoding="utf-8")
@@ -128,7 +133,7 @@ MALFORMED = [
     # (file text, row, column, words in the message)
     ("company,metric,unit\nx,y,m\n", 1, "value", "missing column"),
     (f"{HEADER}\n{GOOD_ROW.replace(',10,', ',ten,')}\n", 2, "value", "not a number"),
-    (f"{HEADER}\n{GOOD_ROW.replace(',10,', ',inf,')}\n", 2, "value", "not a finite"),
+    (f"{HEADER}\n{GOOD_ROW.replace(',10,', ',inf,')}\n", 2, "value", "not a number"),
     (f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW.replace('USD', 'EUR').replace('Acme', 'B')}\n", 3,
      "currency", "'EUR' is not one of"),
     (f"{HEADER}\n{GOOD_ROW.replace('2025-12-31', '2024-12-31')}\n", 2, "period_end",
@@ -137,9 +142,9 @@ MALFORMED = [
      "not an ISO date"),
     (f"{HEADER}\n{GOOD_ROW.replace(',2025-12-31,', ',,')}\n", 2, "period_end",
      "both its start and its end"),
-    (f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW}\n", 3, "qualifier", "duplicate fact"),
-    (f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW.replace('Acme', 'ACME')}\n", 3, "qualifier",
-     "already on row 2"),
+    (f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW}\n", 3, "metric", "is already on row 2"),
+    (f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW.replace('Acme', 'ACME')}\n", 3, "company",
+     "one company spelled two ways"),
     (f"{HEADER}\n{GOOD_ROW.replace(',=,', ',about,')}\n", 2, "qualifier", "not one of"),
     (f"{HEADER}\n{GOOD_ROW.replace(',m,', ',gallons,')}\n", 2, "unit", "not one of"),
     (f"{HEADER}\n{GOOD_ROW.replace('Acme', '')}\n", 2, "company", "must not be empty"),
@@ -181,10 +186,12 @@ def test_unreadable_files_are_refused_clearly(tmp_path: Path) -> None:
         load_facts(binary)
 
 
-def test_rmb_is_accepted_as_an_alias_and_thousands_separators_are_read() -> None:
-    row = GOOD_ROW.replace("USD", "RMB").replace(",10,", ',"1,500",')
+def test_rmb_is_accepted_as_an_alias_and_thousands_separators_are_refused() -> None:
+    row = GOOD_ROW.replace("USD", "RMB")
     facts = parse_facts(f"{HEADER}\n{row}\n")
-    assert facts.iloc[0].currency == "CNY" and facts.iloc[0].value == 1500
+    assert facts.iloc[0].currency == "CNY" and facts.iloc[0].value == 10
+    with pytest.raises(DataFileError, match="row 2, column 'value': '1,500' is not a number"):
+        parse_facts(HEADER + "\n" + row.replace(",10,", ',"1,500",') + "\n")
 
 
 def test_text_that_looks_like_a_formula_stays_text() -> None:

@@ -48,7 +48,9 @@ ARTICLE_CALLS = {
                               "2025-09-30"), pytest.approx(24.7005988)),
     "BURN_RULE_OF_40": ((0.6, -0.3), pytest.approx(0.3)),
     "DATA_FACT": (("Zhipu", "revenue"), 191.0),
-    "DATA_SOURCE": (("Zhipu", "revenue"), "2026-02-24 article, para 20: revenue for 2025"),
+    "DATA_QUALIFIER": (("MiniMax", "market_value"), ">="),
+    "DATA_SOURCE": (("Zhipu", "revenue"), "2026-02-24 article, para 20: revenue for 2025 "
+                    "[xlfuncs/data/facts.csv, row 14]"),
     "DATA_TABLE": (("Zhipu",), "company"),
     "DATA_COMPANIES": ((), "MiniMax+Zhipu"),
 }

@@ -237,7 +237,8 @@ def test_hand_worked_figures_in_the_workbook(cached: openpyxl.Workbook) -> None:
     results = [r[3] for r in checks.iter_rows(min_row=6, values_only=True) if r[0]]
     assert results and all(r is True for r in results)
     about = {r[0]: r[1] for r in cached["About"].iter_rows(values_only=True) if r[0]}
-    assert about["Data SHA-256"] == hashlib.sha256(bundled_path().read_bytes()).hexdigest()
+    sha = hashlib.sha256(bundled_path().read_bytes()).hexdigest()
+    assert about["Data layer 1"] == f"xlfuncs/data/facts.csv (SHA-256 {sha})"
 
 
 def test_readers_that_do_not_calculate_see_numbers(built: Path) -> None:

@@ -53,16 +53,19 @@ def _functions(args: argparse.Namespace) -> int:
 
 
 def _facts(args: argparse.Namespace) -> int:
-    from .data import load_facts
+    from .data import COLUMNS, OPTIONAL_COLUMNS, load_facts
 
-    facts = load_facts(args.data)
+    facts = load_facts(args.data, False if args.no_article else None)
     if args.check:
-        companies = facts["company"].nunique()
-        print(f"{facts.attrs['path']}: {len(facts)} facts, {companies} companies, valid")
+        for layer in facts.attrs["layers"]:
+            replaced = f", overriding {layer.overrides}" if layer.overrides else ""
+            print(f"{layer.label}: {layer.rows} facts{replaced}, valid")
+        if len(facts.attrs["layers"]) > 1:
+            print(f"layered: {len(facts)} facts, {facts['company'].nunique()} companies")
         return 0
     with_text = facts.assign(**{c: facts[c].dt.strftime("%Y-%m-%d").fillna("")
                                 for c in ("period_start", "period_end", "as_of")})
-    print(with_text.to_csv(index=False), end="")
+    print(with_text[[*COLUMNS, *OPTIONAL_COLUMNS]].to_csv(index=False), end="")
     return 0
 
 
@@ -107,7 +110,8 @@ def _build(args: argparse.Namespace) -> int:
     try:
         with _stopped_by_signals():
             report = build(args.data, args.out or DEFAULT_OUT, args.keep_inputs, args.force,
-                           progress, reset_inputs=args.reset_inputs)
+                           progress, reset_inputs=args.reset_inputs,
+                           article=False if args.no_article else None)
     finally:
         if live:
             print("\r\033[K", end="", file=sys.stderr)
@@ -146,6 +150,15 @@ def _lite(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--data", action="append", metavar="FACTS.csv",
+                         help="a facts CSV layered over the article's, fact by fact; give it "
+                              "again for more layers, later ones winning (default: "
+                              "$XLFUNCS_DATA)")
+    command.add_argument("--no-article", action="store_true",
+                         help="leave out the article's own facts: only the --data files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlfuncs",
@@ -158,12 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     functions.set_defaults(run=_functions)
 
     facts = commands.add_parser("facts", help="print (or --check) a facts CSV")
-    facts.add_argument("--data", help="facts CSV (default: $XLFUNCS_DATA or the article's)")
+    _data_options(facts)
     facts.add_argument("--check", action="store_true", help="only validate and summarise")
     facts.set_defaults(run=_facts)
 
     build = commands.add_parser("build", help="write the valuation workbook")
-    build.add_argument("--data", help="facts CSV (default: $XLFUNCS_DATA or the article's)")
+    _data_options(build)
     build.add_argument("--out", help="where to write (default: workbooks/llm_valuation.xlsx)")
     carry = build.add_mutually_exclusive_group()
     carry.add_argument("--keep-inputs", metavar="OLD.xlsx",

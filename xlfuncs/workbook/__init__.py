@@ -17,7 +17,7 @@ from typing import Any
 
 from openpyxl.packaging.custom import StringProperty
 
-from ..data import load_facts, resolve_path
+from ..data import DataPaths, load_facts
 from ..errors import XlfuncsError
 from .book import _PLACEHOLDER, Book, SaveError, atomic_write
 from .carry import CHOSEN_INPUTS, carry_inputs, chosen_record, recorded_inputs
@@ -26,7 +26,6 @@ from .safety import UnsafeWorkbookError, check_zip, edited_since_built
 from .sheets import (
     Plan,
     checks_status,
-    data_sha256,
     layout_facts,
     plan_burn,
     plan_checks,
@@ -73,17 +72,18 @@ def _no_progress(message: str) -> None:
     pass
 
 
-def workbook_bytes(data: str | Path | None = None, keep_inputs: str | Path | None = None,
-                   progress: Callable[[str], None] = _no_progress) -> bytes:
+def workbook_bytes(data: DataPaths = None, keep_inputs: str | Path | None = None,
+                   progress: Callable[[str], None] = _no_progress,
+                   article: bool | None = None) -> bytes:
     """The workbook file's bytes (see :func:`build`)."""
     sources = [] if keep_inputs is None else [(Path(keep_inputs), False)]
-    return _render(data, sources, progress)[0]
+    return _render(data, sources, progress, article)[0]
 
 
-def _render(data: str | Path | None, sources: list[tuple[Path, bool]],
-            progress: Callable[[str], None]) -> tuple[bytes, Model, Any]:
-    data_path = resolve_path(data)
-    facts = load_facts(data_path)
+def _render(data: DataPaths, sources: list[tuple[Path, bool]],
+            progress: Callable[[str], None],
+            article: bool | None = None) -> tuple[bytes, Model, Any]:
+    facts = load_facts(data, article)
     model = build_model(facts)
     for old, recorded_only in sources:
         carry_inputs(model, old, recorded_only)
@@ -92,7 +92,7 @@ def _render(data: str | Path | None, sources: list[tuple[Path, bool]],
     china = _china_market(model)
     valuation = plan_valuation(model, china)
     burn = plan_burn(model, valuation)
-    plan = Plan(model, data_path, data_sha256(data_path))
+    plan = Plan(model, facts.attrs["layers"])
     plan.checks = plan_checks(model, valuation)
     plan.checks_ok = checks_status(plan.checks)
     book = Book()
@@ -133,11 +133,12 @@ def _china_market(model: Model) -> Any:
     return column
 
 
-def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
+def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
           keep_inputs: str | Path | None = None, force: bool = False,
           progress: Callable[[str], None] = _no_progress,
-          reset_inputs: bool = False) -> BuildReport:
-    """Write the workbook from a facts file (default: the article's) to ``out``.
+          reset_inputs: bool = False, article: bool | None = None) -> BuildReport:
+    """Write the workbook from the article's facts, with any files of ``data`` layered
+    over them (``article=False``: from ``data`` alone), to ``out``.
 
     Refuses to overwrite a workbook a person changed since it was built, unless ``force``
     (the edits are lost) or ``keep_inputs`` names that workbook itself (its inputs are
@@ -164,8 +165,10 @@ def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
                     "--force to overwrite it") from None
             edited = True
         if edited and not force and not from_itself:
-            advice = " ".join(["xlfuncs build", *([f"--data {shlex.quote(str(data))}"]
-                                                  if data is not None else []),
+            layers = [] if data is None else [data] if isinstance(data, (str, Path)) else data
+            advice = " ".join(["xlfuncs build", *(f"--data {shlex.quote(str(d))}"
+                                                  for d in layers),
+                               *(["--no-article"] if article is False else []),
                                f"--out {shlex.quote(str(target))}",
                                f"--keep-inputs {shlex.quote(str(target))}"])
             raise TargetEditedError(
@@ -178,7 +181,7 @@ def build(data: str | Path | None = None, out: str | Path = DEFAULT_OUT,
     carried_from = target if sources else None
     if keep is not None:
         sources.append((keep, False))
-    content, model, checks_ok = _render(data, sources, progress)
+    content, model, checks_ok = _render(data, sources, progress, article)
     backup = backup_copy(target) if edited and from_itself and not force else None
     atomic_write(target, content)
     return BuildReport(target, len(model.companies), len(model.facts), checks_ok,

@@ -54,7 +54,9 @@ MAX_TEXT = 32_767  # Excel's limit for one cell's text
 # so the file's bytes do not depend on the machine. The engines recompute the full double;
 # 12 digits is more than any number format here shows. Typed inputs are written exactly.
 CACHED_DIGITS = 12
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Every character XML 1.0 forbids (C0 controls but tab/LF/CR, surrogates, U+FFFE, U+FFFF):
+# the loader refuses them; any that reach a cell anyway are replaced with U+FFFD.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_TRIGGERS = ("=", "+", "-", "@")
 
 # The modelling-standard colours: inputs blue on pale yellow, formulas black, links green.
@@ -142,7 +144,7 @@ class Sheet:
 
     def text(self, value: Any, style: Style = TEXT) -> Cell:
         """Text exactly as given, never read as a formula (even '=HYPERLINK(...)')."""
-        text = _ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", str(value))[:MAX_TEXT]
+        text = str(value)[:MAX_TEXT]
         if text.startswith(_FORMULA_TRIGGERS) and not style.quote_prefix:
             style = Style(**{**style.__dict__, "quote_prefix": True})
         return Cell(b' t="inlineStr"', b'<is><t xml:space="preserve">' + _escape(text)
@@ -194,7 +196,7 @@ _INTS = [str(i).encode() for i in range(4096)]
 
 
 def _escape(text: str) -> bytes:
-    return escape(text).encode("utf-8")
+    return escape(_ILLEGAL.sub("\N{REPLACEMENT CHARACTER}", text)).encode("utf-8")
 
 
 def number_text(value: float, rounded: bool) -> bytes:
@@ -310,7 +312,7 @@ def _cached_xml(value: Any, rounded: bool = False) -> tuple[bytes, bytes]:
     if isinstance(value, str):
         if value in ERROR_CODES:
             return b' t="e"', value.encode()
-        return b' t="str"', escape(value).encode("utf-8")
+        return b' t="str"', _escape(value)
     if isinstance(value, dt.date):
         from ..inputs import date_to_serial
 

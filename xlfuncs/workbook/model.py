@@ -11,11 +11,12 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from .. import fx
-from ..data import BILLIONS_PER_UNIT, midpoint
+from ..data import BILLIONS_PER_UNIT, midpoint, name_key
+from ..facts_file import COMBINES_SEPARATOR
 from ..inputs import date_to_serial
 
-# Metrics that make a row a company of the Valuation and Burn sheets. Names with a "+"
-# ("MiniMax+Zhipu") are combined figures: they feed the checks, not a row of their own.
+# Metrics that make a row a company of the Valuation and Burn sheets. A fact that says what
+# it combines ("MiniMax|Zhipu") is a combined figure: it feeds the checks, not a row.
 COMPANY_METRICS = ("market_value", "revenue", "cumulative_loss", "net_profit", "issue_price")
 YEAR_SUFFIX = re.compile(r"^(?P<base>.+)_(?P<year>\d{4})$")
 
@@ -36,6 +37,8 @@ class FactRow:
     as_of: float | None
     qualifier: str        # =, >=, ~ or "range"
     source: str
+    combines: tuple[str, ...] = ()   # the companies a combined figure is about
+    origin: str = ""      # the file (layer) and row(s) it was read from
     row: int = 0          # its row on the Facts sheet, once laid out
 
     @property
@@ -53,20 +56,23 @@ def fact_rows(facts: pd.DataFrame) -> list[FactRow]:
     rows: dict[tuple[str, str], FactRow] = {}
     for r in facts.itertuples(index=False):
         value = r.value / 100 if r.unit == "%" else float(r.value)
-        key = (r.company, r.metric)
+        key = (name_key(r.company), name_key(r.metric))
         if key in rows and r.qualifier in ("low", "high"):
             existing = rows[key]
             setattr(existing, r.qualifier, value)
             existing.value = float(midpoint(existing.low, existing.high))
             if r.source != existing.source:
                 existing.source = f"{existing.source} | {r.source}"
+            file, first = existing.origin.rsplit(", row ", 1)
+            existing.origin = f"{file}, rows {first} and {r.row}"
             continue
+        combines = tuple(r.combines.split(COMBINES_SEPARATOR)) if r.combines else ()
         rows[key] = FactRow(
             r.company, r.metric, value,
             value if r.qualifier == "low" else None, value if r.qualifier == "high" else None,
             r.unit, r.currency, _serial(r.period_start), _serial(r.period_end),
             _serial(r.as_of), "range" if r.qualifier in ("low", "high") else r.qualifier,
-            r.source)
+            r.source, combines, f"{r.file}, row {r.row}")
     return list(rows.values())
 
 
@@ -232,7 +238,7 @@ class Model:
     chosen: list[str] = field(default_factory=list)        # keys of carried inputs
 
     def fact(self, company: str, metric: str) -> FactRow | None:
-        return self.by_key.get((company, metric))
+        return self.by_key.get((name_key(company), name_key(metric)))
 
     def year_series(self) -> list[tuple[str, str, list[FactRow]]]:
         """Metrics with a year suffix (alibaba_cloud_cap_2026...): one series each."""
@@ -247,9 +253,10 @@ class Model:
 
 def build_model(facts: pd.DataFrame) -> Model:
     rows = fact_rows(facts)
-    by_key = {(f.company, f.metric): f for f in rows}
-    companies = list(dict.fromkeys(
-        f.company for f in rows if f.metric in COMPANY_METRICS and "+" not in f.company))
+    by_key = {(name_key(f.company), name_key(f.metric)): f for f in rows}
+    named = {name_key(f.company): f.company for f in rows
+             if name_key(f.metric) in COMPANY_METRICS and not f.combines}
+    companies = list(dict.fromkeys(named.values()))
     first = companies[0] if companies else ""
     return Model(
         rows, companies, by_key,

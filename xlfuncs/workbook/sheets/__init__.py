@@ -9,7 +9,7 @@ consistent across columns" is turned by a quarter: one per column, consistent do
 Inputs are blue on pale yellow, formulas black, links to other cells green.
 """
 
-from .about import data_sha256, write_about
+from .about import write_about
 from .burn import plan_burn, write_year_series
 from .card import write_card
 from .charts import write_charts
@@ -24,7 +24,6 @@ from .valuation import plan_valuation
 __all__ = [
     "Plan",
     "checks_status",
-    "data_sha256",
     "facts_ref",
     "layout_facts",
     "plan_burn",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 from ... import __version__
 from ..book import (
     FORMULA,
@@ -37,8 +34,10 @@ def write_about(book: Book, plan: Plan) -> None:
          "monthly and annual burn divide a loss by its months, a proxy that includes non-cash "
          "items."),
         ("Build", f"xlfuncs {__version__}"),
-        ("Data file", plan.data_path.name),
-        ("Data SHA-256", plan.data_sha256),
+        ("Data layers", "Each file below overrides the ones above it fact by fact (company "
+         "and metric); the Facts sheet says which file each fact came from."),
+        *((f"Data layer {i}", f"{layer.label} (SHA-256 {layer.sha256})")
+          for i, layer in enumerate(plan.layers, 1)),
         ("Live Excel functions", "pip install xlfuncs; then xlwings addin install and set "
          "UDF Modules to xlfuncs.udfs (Windows), or serve them with xlwings Server / xlwings "
          "Lite. The sheet Functions lists them."),
@@ -54,7 +53,3 @@ def write_about(book: Book, plan: Plan) -> None:
               s.text("Link: a value taken from another cell (green)")])
 
 
-
-
-def data_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -10,6 +10,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
 
 from ...errors import ERROR_CODES
+from ...facts_file import name_key
 from ...registry import entry
 from ..book import (
     FORMULA,
@@ -64,6 +65,7 @@ def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
     """Model checks: (what, value, compared with, result, source), results TRUE/FALSE."""
     checks: list[CheckRow] = []
     index = {c: i for i, c in enumerate(model.companies)}
+    by_key = {name_key(c): i for i, c in enumerate(model.companies)}
     mv_hkd = spec_column(valuation, "Market value", "HK$ bn")
     mv_letter = valuation.letter(mv_hkd)
     usd_hkd, usd_cny = named("USD_HKD", model), named("USD_CNY", model)
@@ -83,17 +85,19 @@ def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
 
     conversions: list[tuple[FactRow, FactRow]] = []
     for fact in model.facts:
-        parts = fact.company.split("+")
-        if fact.metric == "market_value" and len(parts) > 1 and all(p in index for p in parts):
-            refs = ",".join(f"Valuation!${mv_letter}${FIRST + index[p]}" for p in parts)
-            total = [mv_hkd.cell(index[p]) for p in parts]
+        parts = [by_key.get(name_key(p)) for p in fact.combines]
+        if (name_key(fact.metric) == "market_value" and parts
+                and all(p is not None for p in parts)):
+            rows = [p for p in parts if p is not None]
+            refs = ",".join(f"Valuation!${mv_letter}${FIRST + p}" for p in rows)
+            total = [mv_hkd.cell(p) for p in rows]
             errors = [t for t in total if isinstance(t, str) and t in ERROR_CODES]
             value = Column(f"SUM({refs})",
                            np.array(float(np.nansum([t for t in total if not isinstance(t, str)]))),
                            np.array(errors[0] if errors else None, dtype=object))
             bound = apply(entry("FX_CONVERT"), "", link(fact, "L", "billions"),
                           link(fact, "G", "currency"), text_constant("HKD"), usd_hkd, usd_cny)
-            label = (f"{' + '.join(parts)}: market values (HK$ bn) against the combined "
+            label = (f"{' + '.join(fact.combines)}: market values (HK$ bn) against the combined "
                      f"figure ({fact.qualifier})")
             if fact.qualifier == ">=":
                 add(label, value, bound, "CHECK_AT_LEAST", note=fact.source)

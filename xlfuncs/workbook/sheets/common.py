@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
@@ -14,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ...errors import ERROR_CODES, NA
+from ...layers import Layer
 from ...registry import entry
 from ..book import (
     FORMULA,
@@ -70,8 +70,7 @@ class Plan:
     shows on the first sheet)."""
 
     model: Model
-    data_path: Path
-    data_sha256: str
+    layers: tuple[Layer, ...]   # the data files, base first
     valuation: list[TableColumnSpec] = field(default_factory=list)
     burn: list[TableColumnSpec] = field(default_factory=list)
     checks: list[CheckRow] = field(default_factory=list)

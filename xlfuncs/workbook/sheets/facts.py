@@ -19,7 +19,8 @@ from ..model import Model
 from .common import BN_SMALL, DATE, FACTS_HEADER, Plan, Progress, header_rows, styled
 
 FACTS_COLUMNS = ("Company", "Metric", "Value", "Low", "High", "Unit", "Currency",
-                 "Period start", "Period end", "As of", "Qualifier", "Value in bn", "Source")
+                 "Period start", "Period end", "As of", "Qualifier", "Value in bn", "Source",
+                 "Data file")
 
 
 def layout_facts(model: Model) -> Column:
@@ -39,10 +40,11 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
     s.fit_width()
     s.ws.freeze_panes = f"C{FACTS_HEADER + 1}"
     s.ws.print_title_rows = f"1:{FACTS_HEADER}"
-    s.widths(18, 26, 12, 10, 10, 7, 9, 12, 12, 12, 9, 14, 90)
+    s.widths(18, 26, 12, 10, 10, 7, 9, 12, 12, 12, 9, 14, 90, 40)
     header_rows(s, "Facts", "Every figure of the source article, one fact a row, with its "
-                "source paragraph. Percentages as Excel stores them (494% is 4.94); a range "
-                "shows its low, high and midpoint.", plan)
+                "source paragraph and the data file (layer) and row it was read from. "
+                "Percentages as Excel stores them (494% is 4.94); a range shows its low, "
+                "high and midpoint.", plan)
     s.blank_rows()
     s.append([s.text(h, HEADER) for h in FACTS_COLUMNS])
     scaled_index = 0
@@ -73,11 +75,11 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
             s.text(fact.currency) if fact.currency else None,
             s.value(fact.period_start, date_style), s.value(fact.period_end, date_style),
             s.value(fact.as_of, date_style), s.text(fact.qualifier), bn_cell,
-            s.text(fact.source, NOTE)])
+            s.text(fact.source, NOTE), s.text(fact.origin, NOTE)])
         if index % 20000 == 19999:
             progress(f"Facts: {index + 1:,} of {len(model.facts):,} rows")
     last = FACTS_HEADER + max(1, len(model.facts))
-    table = Table(displayName="FactsTable", ref=f"A{FACTS_HEADER}:M{last}")
+    table = Table(displayName="FactsTable", ref=f"A{FACTS_HEADER}:N{last}")
     table.tableColumns = [TableColumn(id=i, name=h) for i, h in enumerate(FACTS_COLUMNS, 1)]
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
     with warnings.catch_warnings():  # "add table columns manually": done just above
