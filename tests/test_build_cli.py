@@ -198,7 +198,10 @@ class Full:
     def fileno(self): return self.handle.fileno()
     def flush(self): pass
     def write(self, data): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-os.fdopen = lambda *args, **kwargs: Full(real(*args, **kwargs))
+def fdopen(fd, mode="r", *args, **kwargs):  # only writes fail: the data file still reads
+    handle = real(fd, mode, *args, **kwargs)
+    return Full(handle) if "w" in mode else handle
+os.fdopen = fdopen
 from xlfuncs.cli import main
 sys.exit(main(sys.argv[1:]))
 """
