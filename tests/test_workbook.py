@@ -29,6 +29,8 @@ from xlfuncs.workbook.book import SaveError
 from xlfuncs.workbook.model import ASSUMPTIONS
 from xlfuncs.workbook.safety import UnsafeWorkbookError, check_zip, edited_since_built
 
+from .workbook_diff import describe, diff_workbooks
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / DEFAULT_OUT
 NOT_PORTABLE = re.compile(r"\b(XLOOKUP|XMATCH|LET|LAMBDA|FILTER|SORT|SORTBY|UNIQUE|SEQUENCE|"
@@ -75,9 +77,17 @@ def row_of(book: openpyxl.Workbook, sheet: str, company: str) -> dict[str, objec
 
 
 def test_committed_workbook_is_the_output_of_the_current_code() -> None:
+    """A change detector, not a correctness test: it names what changed, for a person to
+    check, and never asks for a blind rebuild (that would commit a bug with the file)."""
     assert COMMITTED.exists(), "run xlfuncs build and commit workbooks/llm_valuation.xlsx"
-    assert COMMITTED.read_bytes() == workbook_bytes(), (
-        "workbooks/llm_valuation.xlsx is stale: run `xlfuncs build --force` and commit it")
+    committed, current = COMMITTED.read_bytes(), workbook_bytes()
+    if committed != current:
+        pytest.fail(
+            f"{DEFAULT_OUT} differs from what the current code writes.\n"
+            f"{describe(diff_workbooks(committed, current))}\n"
+            "Check that EACH change above is intended (a changed number may be a bug the "
+            "other tests missed); only then rebuild with `xlfuncs build --force` and commit "
+            "the file with the change that explains it.", pytrace=False)
 
 
 def test_same_input_gives_the_same_bytes(tmp_path: Path) -> None:

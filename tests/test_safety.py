@@ -1,0 +1,150 @@
+"""The safe reader's checks (xlfuncs/workbook/safety.py), one crafted zip each. The limits
+are made small with monkeypatch so the files stay tiny; each zip breaks exactly one check
+and passes the others, so the test fails if that check is removed."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from xlfuncs.workbook import TargetEditedError, build, safety, workbook_bytes
+from xlfuncs.workbook.safety import UnsafeWorkbookError, check_zip, edited_since_built
+
+PARTS = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"}
+
+
+def noise(size: int, seed: int = 1) -> bytes:
+    """Bytes that do not compress (a ratio near 1), so only the size limits apply."""
+    return random.Random(seed).randbytes(size)
+
+
+def write_zip(path: Path, parts: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_minimal_workbook_zip_passes_every_check(tmp_path: Path) -> None:
+    names = check_zip(write_zip(tmp_path / "ok.xlsx", {**PARTS, "xl/a.bin": noise(3000)}))
+    assert set(names) == {*PARTS, "xl/a.bin"}
+
+
+def test_too_many_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safety, "MAX_ENTRIES", 5)
+    at_limit = {**PARTS, **{f"xl/{i}.xml": b"<x/>" for i in range(3)}}
+    check_zip(write_zip(tmp_path / "five.xlsx", at_limit))  # 5 entries: allowed
+    over = write_zip(tmp_path / "six.xlsx", {**at_limit, "xl/3.xml": b"<x/>"})
+    with pytest.raises(UnsafeWorkbookError, match="6 entries; the limit is 5"):
+        check_zip(over)
+
+
+def test_total_inflated_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safety, "MAX_UNCOMPRESSED", 1000)
+    # each entry is well under the per-entry limit; together they are over the total
+    check_zip(write_zip(tmp_path / "small.xlsx", {**PARTS, "xl/a.bin": noise(900)}))
+    big = write_zip(tmp_path / "big.xlsx", {**PARTS, "xl/a.bin": noise(600),
+                                            "xl/b.bin": noise(600, seed=2)})
+    with pytest.raises(UnsafeWorkbookError, match=r"'xl/b\.bin' inflates beyond"):
+        check_zip(big)
+
+
+def test_one_entry_inflated_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(safety, "MAX_ENTRY", 1000)
+    check_zip(write_zip(tmp_path / "small.xlsx", {**PARTS, "xl/a.bin": noise(1000)}))
+    big = write_zip(tmp_path / "big.xlsx", {**PARTS, "xl/a.bin": noise(1001)})
+    with pytest.raises(UnsafeWorkbookError, match=r"'xl/a\.bin' inflates beyond"):
+        check_zip(big)
+
+
+def test_compression_ratio(tmp_path: Path) -> None:
+    # 20 kB of zeros deflate to a few dozen bytes: several hundred to one, over MAX_RATIO
+    # (200); noise of the same size is fine, so the size limits are not what refuses it
+    check_zip(write_zip(tmp_path / "noise.xlsx", {**PARTS, "xl/a.bin": noise(20_000)}))
+    bomb = write_zip(tmp_path / "bomb.xlsx", {**PARTS, "xl/a.bin": b"\0" * 20_000})
+    with zipfile.ZipFile(bomb) as archive:
+        info = archive.getinfo("xl/a.bin")
+        assert info.file_size / info.compress_size > safety.MAX_RATIO
+    with pytest.raises(UnsafeWorkbookError, match=r"'xl/a\.bin' compresses .*zip bomb"):
+        check_zip(bomb)
+
+
+def test_a_damaged_zip(tmp_path: Path) -> None:
+    good = write_zip(tmp_path / "good.xlsx", PARTS).read_bytes()
+    # the end record is intact (it is a zip) but the central directory it points to is not
+    start = good.index(b"PK\x01\x02")
+    damaged = tmp_path / "damaged.xlsx"
+    damaged.write_bytes(good[:start] + b"XX\x01\x02" + good[start + 4:])
+    assert zipfile.is_zipfile(damaged)
+    with pytest.raises(UnsafeWorkbookError, match="damaged workbook"):
+        check_zip(damaged)
+    with pytest.raises(UnsafeWorkbookError, match="damaged workbook"):
+        edited_since_built(damaged)
+
+
+def test_not_a_zip_and_a_zip_without_workbook_parts(tmp_path: Path) -> None:
+    text = tmp_path / "notes.xlsx"
+    text.write_text("PK but not really a zip")
+    with pytest.raises(UnsafeWorkbookError, match=r"not an Excel workbook \(.xlsx is a zip"):
+        check_zip(text)
+    with pytest.raises(UnsafeWorkbookError, match="no such file"):
+        check_zip(tmp_path / "missing.xlsx")
+    for missing in PARTS:
+        parts = {**PARTS, "docProps/app.xml": b"<x/>"}
+        del parts[missing]
+        other = write_zip(tmp_path / "other.xlsx", parts)
+        with pytest.raises(UnsafeWorkbookError, match="a zip, but not an Excel workbook"):
+            check_zip(other)
+
+
+# ---- the fingerprint that says a workbook is as xlfuncs built it ---------------------------
+
+
+@pytest.fixture(scope="module")
+def built_parts() -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(workbook_bytes())) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def test_a_rezipped_copy_with_the_same_parts_is_not_edited(tmp_path: Path,
+                                                           built_parts: dict[str, bytes]
+                                                           ) -> None:
+    # the fingerprint is of the parts, not the zip's bytes: another compressor is fine
+    assert not edited_since_built(write_zip(tmp_path / "same.xlsx", built_parts))
+
+
+def test_a_missing_fingerprint_counts_as_edited(tmp_path: Path,
+                                                built_parts: dict[str, bytes]) -> None:
+    without = {k: v for k, v in built_parts.items() if k != "docProps/custom.xml"}
+    path = write_zip(tmp_path / "no-custom.xlsx", without)
+    assert edited_since_built(path) is True
+    with pytest.raises(TargetEditedError):
+        build(out=path)  # a file xlfuncs cannot vouch for is not overwritten
+    custom = built_parts["docProps/custom.xml"].replace(b"xlfuncs_fingerprint", b"other_name")
+    assert edited_since_built(write_zip(tmp_path / "renamed.xlsx",
+                                        {**built_parts, "docProps/custom.xml": custom})) is True
+
+
+def test_a_fingerprint_that_does_not_match_counts_as_edited(tmp_path: Path,
+                                                            built_parts: dict[str, bytes]
+                                                            ) -> None:
+    sheet = "xl/worksheets/sheet4.xml"  # Valuation: MiniMax's HK$ market value cached 300
+    assert built_parts[sheet].count(b"<v>300</v>") >= 1
+    changed = {**built_parts, sheet: built_parts[sheet].replace(b"<v>300</v>", b"<v>301</v>", 1)}
+    assert edited_since_built(write_zip(tmp_path / "changed.xlsx", changed)) is True
+    # a stored fingerprint of the right form but for other content
+    custom = built_parts["docProps/custom.xml"]
+    forged = {**built_parts, "docProps/custom.xml": _with_fingerprint(custom, "ab" * 32)}
+    assert edited_since_built(write_zip(tmp_path / "forged.xlsx", forged)) is True
+
+
+def _with_fingerprint(custom: bytes, digest: str) -> bytes:
+    replaced, count = re.subn(rb"(<vt:lpwstr[^>]*>)[0-9a-f]{64}(<)",
+                              rb"\g<1>" + digest.encode() + rb"\2", custom)
+    assert count == 1
+    return replaced
