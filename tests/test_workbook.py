@@ -172,15 +172,12 @@ def test_units_row_on_every_table_sheet(formulas: openpyxl.Workbook) -> None:
 # ---- formulas ---------------------------------------------------------------------------
 
 
-def test_formulas_are_portable_and_carry_cached_values(formulas: openpyxl.Workbook,
-                                                       cached: openpyxl.Workbook) -> None:
+def test_formulas_are_portable(formulas: openpyxl.Workbook) -> None:
+    # cached values are checked against both engines (tests/test_engines.py) and by hand
+    # (tests/test_workbook_meaning.py); here: nothing Excel-only, and many formulas
     count = 0
     for title, cell in formula_cells(formulas):
         assert not NOT_PORTABLE.search(cell.value), (title, cell.coordinate, cell.value)
-        value = cached[title][cell.coordinate].value
-        # a blank answer is cached as empty text (t="str"), which openpyxl reads as None
-        assert value is not None or cached[title][cell.coordinate].data_type == "str", (
-            title, cell.coordinate)
         count += 1
     assert count > 300
 
@@ -416,9 +413,7 @@ def test_charts_scenarios_card_and_functions(built: Path, formulas: openpyxl.Wor
     scenarios = formulas["Scenarios"]
     rules = [r for cf in scenarios.conditional_formatting for r in cf.rules]
     assert any(r.type == "colorScale" for r in rules)
-    grid = [row for row in cached["Scenarios"].iter_rows(min_row=10, max_row=16,
-                                                         values_only=True)]
-    assert any(isinstance(v, float) for row in grid for v in row[1:])
+    # the grid's values are worked by hand in tests/test_workbook_meaning.py
     functions = cached["Functions"]
     names = [r[0] for r in functions.iter_rows(min_row=6, values_only=True)]
     from xlfuncs.registry import CATALOG
