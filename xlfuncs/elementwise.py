@@ -106,7 +106,9 @@ class Outcome:
                 out.append(self.errors[status - _FIRST_ERROR])
         if self.scalar:
             return out[0]
-        return np.array(out, dtype=object).reshape(self.values.shape).tolist()
+        grid = np.empty(len(out), dtype=object)
+        grid[:] = out  # not np.array(out): it would unpack XlError tuples into a new axis
+        return grid.reshape(self.values.shape).tolist()
 
 
 _COERCE = {"number": inputs.to_numbers, "date": inputs.to_serials, "text": inputs.to_texts}

@@ -15,7 +15,8 @@ from .elementwise import Outcome
 from .errors import DIV0, NA, NUM, VALUE
 
 ParamKind = Literal["number", "date", "text", "range"]
-Returns = Literal["number", "date", "text", "bool", "table", "column"]
+# "spill": the function returns a grid of cells (numbers, text, None, XlError) itself.
+Returns = Literal["number", "date", "text", "bool", "table", "column", "spill"]
 
 # Excel's error constants, written as Excel writes them; #N/A as NA(), its portable form.
 EXCEL_ERROR = {DIV0: "#DIV/0!", NUM: "#NUM!", NA: "NA()", VALUE: "#VALUE!"}

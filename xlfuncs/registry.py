@@ -291,17 +291,27 @@ def example_arguments(item: Entry) -> list[Any]:
     if inside is None:
         raise ValueError(f"{item.name}: example {item.example!r} is not a call of it")
     arguments: list[Any] = []
-    for part in re.findall(r'"[^"]*"|\{[^}]*\}|[^,]+', inside.group(1)):
+    for part in re.findall(r'\s*(?:"[^"]*"|\{[^}]*\}|[^,]+)', inside.group(1)):
         text = part.strip()
         if text.startswith('"'):
             arguments.append(text.strip('"'))
         elif text.startswith("{"):
-            arguments.append([[float(v) for v in text.strip("{}").split(",")]])
+            arguments.append(array_constant(text))
         elif text.endswith("%"):
             arguments.append(float(text[:-1]) / 100)
         else:
             arguments.append(float(text))
     return arguments
+
+
+def array_constant(text: str) -> list[list[Any]]:
+    """An Excel array constant as rows of cells: ``{"a",1;"b",2}`` -> [["a", 1.0], ["b", 2.0]].
+
+    >>> array_constant('{1,2;"x",3}')
+    [[1.0, 2.0], ['x', 3.0]]
+    """
+    return [[cell.strip('"') if cell.startswith('"') else float(cell)
+             for cell in row.split(",")] for row in text.strip("{}").split(";")]
 
 
 def example_value(item: Entry) -> Any:
@@ -312,6 +322,9 @@ def example_value(item: Entry) -> Any:
         return str(item.func(*args).columns[0])
     if item.returns == "column":
         return item.func(*args)[0]
+    if item.returns == "spill":
+        first = item.func(*args)[0][0]
+        return first.code if hasattr(first, "code") else first
     assert item.outcome is not None
     answer = item.outcome(*args).cells()
     while isinstance(answer, list):

@@ -8,7 +8,8 @@ the registry, not this module.
 from __future__ import annotations
 
 from ..entry import Entry, Param, _metric
-from . import steps
+from . import excel, implied, simulate, steps
+from .model import OUTPUTS, REQUIRED
 
 P_YEAR = Param("year", "Year of the forecast, 1 to 10")
 
@@ -136,4 +137,47 @@ STORY_STEPS: tuple[Entry, ...] = (
             lambda e, o, s: f"({e}-{o})/{s}", lambda e, o, s: f"{s}<=0"),
 )
 
-STORY_FUNCTIONS: tuple[Entry, ...] = ()
+# A small story as an Excel array constant (labels in the first column), for the examples.
+EXAMPLE_STORY = ('{"revenue",100;"growth_next",0.2;"growth_2_5",0.15;"margin_next",0.1;'
+                 '"target_margin",0.2;"convergence_year",5;"sales_to_capital_1_5",2;'
+                 '"sales_to_capital_6_10",2;"riskfree",0.04;"cost_of_capital",0.1}')
+P_STORY = Param("story", "Labels in the first column and a company per further column, or "
+                f"labels in the first row and a company per row; required: {', '.join(REQUIRED)}",
+                "range")
+BRACKET_DOC = "; ".join(f"{k} {lo:g} to {hi:g}" for k, (lo, hi) in implied.BRACKETS.items())
+
+STORY_FUNCTIONS: tuple[Entry, ...] = (
+    Entry("VAL_STORY", "Story",
+          "Story-driven DCF: value per share (or another output) of each company of a story",
+          (P_STORY, Param("output", f"One of {', '.join(OUTPUTS)}; default per_share", "text",
+                          optional=True)),
+          excel.val_story, f"=VAL_STORY({EXAMPLE_STORY})", "332.04", "spill"),
+    Entry("VAL_STORY_TABLE", "Story", "The year-by-year model of one story",
+          (P_STORY,), excel.val_story_table, f"=VAL_STORY_TABLE({EXAMPLE_STORY})",
+          "14 rows x 13 columns: header, 13 lines; base year, years 1-10, terminal",
+          "spill"),
+    Entry("VAL_STORY_IMPLIED", "Story",
+          "The smallest value of one driver at which value per share equals a target",
+          (P_STORY, Param("target", "Target value per share, e.g. the market price (one "
+                          "cell, or one per company)"),
+           Param("driver", "Label of the input solved for, e.g. growth_2_5", "text"),
+           Param("low", f"Lower end of the search; defaults: {BRACKET_DOC}", optional=True),
+           Param("high", "Upper end of the search (default per driver, as for low)",
+                 optional=True)),
+          excel.val_story_implied, f'=VAL_STORY_IMPLIED({EXAMPLE_STORY}, 400, "growth_2_5")',
+          "0.1952 (19.5% a year in years 2-5)", "spill"),
+    Entry("VAL_STORY_SIMULATE", "Story",
+          "Statistics of value per share with drivers drawn from distributions",
+          (P_STORY, Param("distributions", "A driver a row: label, uniform|triangular|normal|"
+                          "lognormal, then low high | low mode high | mean sd", "range"),
+           Param("draws", f"Number of draws; default {simulate.DEFAULT_DRAWS:,}, at most "
+                 f"{simulate.MAX_DRAWS:,}", optional=True),
+           Param("seed", f"Seed of the random draws; default {simulate.DEFAULT_SEED}",
+                 optional=True),
+           Param("price", "Market price: adds the probability that value >= price",
+                 optional=True)),
+          excel.val_story_simulate,
+          f'=VAL_STORY_SIMULATE({EXAMPLE_STORY}, {{"growth_2_5","uniform",0.1,0.2}}, 1000)',
+          "mean, p5, p25, p50, p75, p95, draws valued (rows; a column per company)",
+          "spill"),
+)

@@ -241,7 +241,8 @@ def raw_input(value: Any) -> np.ndarray:
 
 
 def check_output(output: str) -> str:
-    chosen = str(output).strip().lower() if output is not None else "per_share"
+    chosen = str(output).strip().lower() if output is not None else ""
+    chosen = chosen or "per_share"  # an empty optional cell takes the default
     if chosen not in OUTPUTS:
         raise XlfuncsError(f"output '{output}' is not one of {', '.join(OUTPUTS)}")
     return chosen
