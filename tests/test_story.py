@@ -185,6 +185,7 @@ GUARD_CASES = {  # a violating argument list per step guard, in the guards' orde
     "STORY_TAX_RATE": [(0.5, 0.2, 0.2), (3, 1.1, 0.2), (3, 0.2, -0.1)],
     "STORY_TAXES": [(10, -1, 0.2)],
     "STORY_NOL": [(10, -1)],
+    "STORY_SALES_TO_CAPITAL": [(10.5, 1, 2)],
     "STORY_REINVESTMENT": [(110, 100, 0)],
     "STORY_COST_OF_CAPITAL": [(12, 0.1, 0.1), (3, -1, 0.1)],
     "STORY_DISCOUNT_FACTOR": [(1, -1)],

@@ -114,6 +114,7 @@ class Model:
     tax_rate: Cells
     taxes: Cells
     nol: Cells
+    sales_to_capital: Cells
     reinvestment: Cells
     fcff: Cells
     cost_of_capital: Cells
@@ -162,14 +163,6 @@ def _fill(cells: dict[str, Cells], label: str, default: Cells) -> None:
                              np.where(blank, default.status, cells[label].status))
 
 
-def _by_period(early: Cells, late: Cells) -> Cells:
-    """An input of years 1-5 and one of years 6-10 as one line over the years."""
-    early, late = early.column(), late.column()
-    first = YEARS <= 5
-    return Cells(np.where(first, early.values, late.values),
-                 np.where(first, early.status, late.status))
-
-
 def _sum_years(line: Cells) -> Cells:
     """SUM over the year columns: blanks count as nothing, the first error wins."""
     errors = line.status > STATUS_BLANK
@@ -205,8 +198,10 @@ def value(given: Mapping[str, Any]) -> Model:
         nol = step(steps.story_nol, ebit.year(t), nol)
         nol_by_year.append(nol)
     taxes = stack(taxes_by_year)
-    reinvestment = step(steps.story_reinvestment, revenue, revenue_before,
-                        _by_period(i["sales_to_capital_1_5"], i["sales_to_capital_6_10"]))
+    sales_to_capital = step(steps.story_sales_to_capital, YEARS,
+                            i["sales_to_capital_1_5"].column(),
+                            i["sales_to_capital_6_10"].column())
+    reinvestment = step(steps.story_reinvestment, revenue, revenue_before, sales_to_capital)
     fcff = step(steps.story_fcff, ebit, taxes, reinvestment)
     cost = step(steps.story_cost_of_capital, YEARS, i["cost_of_capital"].column(),
                 i["mature_cost_of_capital"].column())
@@ -227,8 +222,9 @@ def value(given: Mapping[str, Any]) -> Model:
                   i["non_operating"])
     per_share = step(steps.story_per_share, equity, i["options"], i["shares"])
     return Model(trace, shape, scalar, i, growth, revenue, margin, ebit, tax_rate, taxes,
-                 stack(nol_by_year), reinvestment, fcff, cost, discount_factor, pv_fcff,
-                 terminal, pv_terminal, going, operating, equity, per_share)
+                 stack(nol_by_year), sales_to_capital, reinvestment, fcff, cost,
+                 discount_factor, pv_fcff, terminal, pv_terminal, going, operating, equity,
+                 per_share)
 
 
 def raw_input(value: Any) -> np.ndarray:

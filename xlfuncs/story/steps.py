@@ -110,6 +110,16 @@ def story_nol(ebit, nol_before):
     return np.maximum(nol_before - ebit, 0)
 
 
+@metric(YEAR_GUARD)
+def story_sales_to_capital(year, sales_to_capital_1_5, sales_to_capital_6_10):
+    """Sales-to-capital ratio of a year: the years 1-5 ratio, then the years 6-10 one.
+
+    >>> story_sales_to_capital(6, 1.5, 2.5)
+    2.5
+    """
+    return np.where(year <= 5, sales_to_capital_1_5, sales_to_capital_6_10)
+
+
 @metric(Guard(NUM, "sales_to_capital must be greater than zero",
               lambda revenue, before, s: s <= 0))
 def story_reinvestment(revenue, revenue_before, sales_to_capital):
