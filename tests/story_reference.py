@@ -17,6 +17,9 @@ def reference(story: dict[str, Any]) -> dict[str, float]:
     s.setdefault("stable_growth", s["riskfree"])
     s.setdefault("stable_roc", s["mature_cost_of_capital"])
     g_stable, c = s["stable_growth"], s["convergence_year"]
+    if s["mature_cost_of_capital"] <= g_stable:  # no terminal value: the issue's #NUM!
+        return dict.fromkeys(("per_share", "equity", "operating", "going_concern",
+                              "pv_terminal"), math.nan)
     revenue, nol, factor, total = s["revenue"], s["nol"], 1.0, 0.0
     for t in range(1, 11):
         if t == 1:

@@ -129,6 +129,9 @@ def test_a_table_of_stories_agrees_with_the_independent_implementation(
     ours = xf.story_value(**columns, output=output)
     for value, story in zip(ours, stories, strict=True):
         expected = reference(story)[output]
+        if math.isnan(expected):
+            assert math.isnan(value)
+            continue
         assert value == pytest.approx(expected, rel=1e-9, abs=1e-9 * (1 + abs(
             reference(story)["going_concern"])))
 
