@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from xlwings import XlwingsError
 
 import xlfuncs as xf
@@ -208,3 +210,27 @@ def test_val_story_implied_and_simulate_through_the_runtime() -> None:
     assert stats[0][1] == xf.story_value(**STORY_A) and stats[6][1] in (0.0, 1.0)
     with pytest.raises(XlwingsError, match="draws must be a whole number"):
         call("VAL_STORY_SIMULATE", story, [["cash", "uniform", 0, 1]], 2_000_000)
+
+
+HOSTILE = st.one_of(st.none(), st.just(""), st.booleans(), st.floats(allow_nan=True),
+                    st.text(max_size=4), st.sampled_from([*LABELS_A, "Revenue", "company"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.lists(HOSTILE, min_size=2, max_size=4), min_size=1, max_size=6)
+       .filter(lambda rows: len({len(r) for r in rows}) == 1),
+       extra=st.lists(st.sampled_from(LABELS_A), max_size=3))
+def test_no_story_function_crashes_on_hostile_ranges(cells: list[list[object]],
+                                                     extra: list[str]) -> None:
+    story = story_range(STORY_B)
+    width = len(cells[0])
+    story = [row + [row[1]] * (width - 2) for row in story] + cells  # a story plus noise
+    for name, args in (("VAL_STORY", (story,)), ("VAL_STORY_TABLE", (story,)),
+                       ("VAL_STORY_IMPLIED", (story, 100, "growth_2_5")),
+                       ("VAL_STORY_SIMULATE", (story, [["cash", "uniform", 0, 1]], 50))):
+        try:
+            result = call(name, *args)
+        except XlwingsError as exc:
+            assert str(exc) and "Traceback" not in str(exc)
+            continue
+        assert isinstance(result, list) and all(isinstance(r, list) for r in result)
