@@ -141,6 +141,19 @@ def test_every_function_answers_over_http(server: str) -> None:
         assert result[0][0] == expected, name  # type: ignore[index]
 
 
+def test_val_story_values_a_table_of_stories_over_http(server: str) -> None:
+    from .test_story import STORY_A, STORY_B, worked_a, worked_b
+
+    labels = list(STORY_A)
+    story = [[label, STORY_A[label], STORY_B.get(label)] for label in labels]
+    status, result = call(server, "VAL_STORY", story)
+    assert status == 200, result
+    assert result == [[pytest.approx(worked_a(), rel=1e-12),
+                       pytest.approx(worked_b(), rel=1e-12)]]
+    status, message = call(server, "VAL_STORY", [["moat", 1]])
+    assert status == 400 and "no story labels" in str(message)
+
+
 def test_ranges_and_bad_input(server: str) -> None:
     status, result = call(server, "VAL_PS", [[300], [300], [None]], [[2], [0], [1]])
     assert status == 200

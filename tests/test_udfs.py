@@ -13,9 +13,12 @@ import xlwings as xw
 from xlwings import XlwingsError, server
 
 import xlfuncs.udfs as udfs
-from xlfuncs.registry import CATALOG
+from xlfuncs.registry import CATALOG, array_constant
+from xlfuncs.story.entries import EXAMPLE_STORY
 
 from .helpers import call, error
+
+EXAMPLE = array_constant(EXAMPLE_STORY)
 
 # Every function called once with the article's figures: (args, expected first cell)
 ARTICLE_CALLS = {
@@ -53,6 +56,11 @@ ARTICLE_CALLS = {
                     "[xlfuncs/data/facts.csv, row 14]"),
     "DATA_TABLE": (("Zhipu",), "company"),
     "DATA_COMPANIES": ((), "MiniMax+Zhipu"),
+    # the story functions on the catalog's example story (its figures are illustrative)
+    "VAL_STORY": ((EXAMPLE,), pytest.approx(332.0369678)),
+    "VAL_STORY_TABLE": ((EXAMPLE,), ""),
+    "VAL_STORY_IMPLIED": ((EXAMPLE, 400, "growth_2_5"), pytest.approx(0.1951882067)),
+    "VAL_STORY_SIMULATE": ((EXAMPLE, [["growth_2_5", "uniform", 0.15, 0.15]]), "mean"),
 }
 
 

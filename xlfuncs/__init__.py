@@ -14,6 +14,7 @@ from .burn import (
 from .elementwise import explain
 from .errors import DataFileError, XlError, XlfuncsError
 from .fx import fx_convert, fx_rate
+from .story.api import story_implied, story_simulate, story_table, story_value
 from .valuation import (
     val_annualize,
     val_cagr,
@@ -50,6 +51,10 @@ __all__ = [
     "explain",
     "fx_convert",
     "fx_rate",
+    "story_implied",
+    "story_simulate",
+    "story_table",
+    "story_value",
     "val_annualize",
     "val_cagr",
     "val_dcf",

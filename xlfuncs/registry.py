@@ -14,117 +14,17 @@ XLOOKUP, LET, FILTER or dynamic arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from . import burn, checks, data, fx, inputs, valuation
-from .elementwise import Outcome
-from .errors import DIV0, NA, NUM, VALUE
+from .entry import EXCEL_ERROR, Entry, Param, ParamKind, Returns, _metric
+from .story.entries import STORY_FUNCTIONS, STORY_STEPS
 
-ParamKind = Literal["number", "date", "text", "range"]
-Returns = Literal["number", "date", "text", "bool", "table", "column"]
+__all__ = ["CATALOG", "EXCEL_ERROR", "STORY_STEPS", "WORKBOOK_ONLY", "Entry", "Param",
+           "ParamKind", "Returns", "entry", "example_arguments", "example_value"]
 
-# Excel's error constants, written as Excel writes them; #N/A as NA(), its portable form.
-EXCEL_ERROR = {DIV0: "#DIV/0!", NUM: "#NUM!", NA: "NA()", VALUE: "#VALUE!"}
 
 CURRENCY_LIST = "{" + ",".join(f'"{c}"' for c in fx.CURRENCY_CODES) + "}"
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    doc: str
-    kind: ParamKind = "number"
-    default: Any = None
-    optional: bool = False
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One Excel function of the catalog."""
-
-    name: str
-    category: str
-    summary: str
-    params: tuple[Param, ...]
-    func: Callable[..., Any]
-    example: str
-    example_result: str
-    returns: Returns = "number"
-    outcome: Callable[..., Outcome] | None = None
-    excel_body: Callable[..., str] | None = None
-    excel_guards: tuple[Callable[..., str], ...] = ()
-    guard_codes: tuple[str, ...] = field(default=())
-
-    @property
-    def python_name(self) -> str:
-        return self.name.lower()
-
-    @property
-    def signature(self) -> str:
-        shown = [f"[{p.name}]" if p.optional else p.name for p in self.params]
-        return f"{self.name}({', '.join(shown)})"
-
-    def excel(self, *refs: str, blank_takes_default: bool = True) -> str:
-        """The native Excel formula (with its leading '=') for arguments given as cell
-        references, names or literals; omitted optional arguments take their default, and
-        so does an optional argument whose cell is blank, as in the add-in (the workbook
-        turns that off for inputs it always fills, to keep its formulas short)."""
-        if self.excel_body is None:
-            raise ValueError(f"{self.name} has no native Excel formula")
-        if len(refs) > len(self.params):
-            raise ValueError(f"{self.name} takes at most {len(self.params)} arguments")
-        args = []
-        for i, p in enumerate(self.params):
-            if i >= len(refs):
-                if not p.optional:
-                    raise ValueError(f"{self.name} needs '{p.name}'")
-                args.append(_literal(p.default))
-            elif (blank_takes_default and p.optional and p.default is not None
-                  and not _is_literal(refs[i])):
-                # An empty optional cell takes the default, as it does in the add-in.
-                args.append(f'IF({refs[i]}="",{_literal(p.default)},{refs[i]})')
-            else:
-                args.append(refs[i])
-        formula = self.excel_body(*args)
-        for condition, code in reversed(list(zip(self.excel_guards, self.guard_codes,
-                                                 strict=True))):
-            formula = f"IF({condition(*args)},{EXCEL_ERROR[code]},{formula})"
-        blanks = [f'{a}=""' for a, p in zip(args, self.params, strict=True)
-                  if p.kind != "range" and not p.optional and not _is_literal(a)]
-        if blanks:
-            test = blanks[0] if len(blanks) == 1 else f"OR({','.join(blanks)})"
-            formula = f'IF({test},"",{formula})'
-        return "=" + formula
-
-
-def _literal(value: Any) -> str:
-    if value is None:
-        return '""'
-    if isinstance(value, str):
-        return '"' + value.replace('"', '""') + '"'
-    return format(value, ".15g")
-
-
-def _is_literal(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return text.startswith('"')
-
-
-def _metric(name: str, category: str, summary: str, params: tuple[Param, ...],
-            func: Callable[..., Any], example: str, example_result: str,
-            body: Callable[..., str], *guards: Callable[..., str],
-            returns: Returns = "number") -> Entry:
-    """An element-wise metric: its guard codes come from the core function itself."""
-    codes = tuple(g.code for g in func.guards)  # type: ignore[attr-defined]
-    if len(codes) != len(guards):
-        raise AssertionError(f"{name}: {len(codes)} core guards but {len(guards)} Excel ones")
-    return Entry(name, category, summary, params, func, example, example_result, returns,
-                 func.outcome, body, guards, codes)  # type: ignore[attr-defined]
 
 
 # Parameters shared by several functions, documented once.
@@ -416,7 +316,8 @@ WORKBOOK_ONLY: tuple[Entry, ...] = (
             lambda v, e, t: f"{t}<0", lambda v, e, t: f"{e}=0", returns="bool"),
 )
 
-BY_NAME: dict[str, Entry] = {e.name: e for e in (*CATALOG, *WORKBOOK_ONLY)}
+CATALOG = (*CATALOG, *STORY_FUNCTIONS)
+BY_NAME: dict[str, Entry] = {e.name: e for e in (*CATALOG, *WORKBOOK_ONLY, *STORY_STEPS)}
 
 
 def entry(name: str) -> Entry:
@@ -436,17 +337,27 @@ def example_arguments(item: Entry) -> list[Any]:
     if inside is None:
         raise ValueError(f"{item.name}: example {item.example!r} is not a call of it")
     arguments: list[Any] = []
-    for part in re.findall(r'"[^"]*"|\{[^}]*\}|[^,]+', inside.group(1)):
+    for part in re.findall(r'\s*(?:"[^"]*"|\{[^}]*\}|[^,]+)', inside.group(1)):
         text = part.strip()
         if text.startswith('"'):
             arguments.append(text.strip('"'))
         elif text.startswith("{"):
-            arguments.append([[float(v) for v in text.strip("{}").split(",")]])
+            arguments.append(array_constant(text))
         elif text.endswith("%"):
             arguments.append(float(text[:-1]) / 100)
         else:
             arguments.append(float(text))
     return arguments
+
+
+def array_constant(text: str) -> list[list[Any]]:
+    """An Excel array constant as rows of cells: ``{"a",1;"b",2}`` -> [["a", 1.0], ["b", 2.0]].
+
+    >>> array_constant('{1,2;"x",3}')
+    [[1.0, 2.0], ['x', 3.0]]
+    """
+    return [[cell.strip('"') if cell.startswith('"') else float(cell)
+             for cell in row.split(",")] for row in text.strip("{}").split(";")]
 
 
 def example_value(item: Entry) -> Any:
@@ -457,6 +368,9 @@ def example_value(item: Entry) -> Any:
         return str(item.func(*args).columns[0])
     if item.returns == "column":
         return item.func(*args)[0]
+    if item.returns == "spill":
+        first = item.func(*args)[0][0]
+        return first.code if hasattr(first, "code") else first
     assert item.outcome is not None
     answer = item.outcome(*args).cells()
     while isinstance(answer, list):

@@ -29,7 +29,7 @@ import xlwings as xw
 
 from . import inputs
 from .elementwise import STATUS_OK, Outcome
-from .errors import DIV0, NA, NUM, VALUE, XlfuncsError
+from .errors import DIV0, NA, NUM, VALUE, XlError, XlfuncsError
 from .registry import CATALOG, Entry
 
 try:  # xlwings >= 0.30 has it at top level; keep a fallback for older releases
@@ -129,8 +129,27 @@ def to_excel(outcome: Outcome, officejs: bool = OFFICEJS) -> Any:
     return grid.tolist()
 
 
+def spill(grid: list[list[Any]], officejs: bool = OFFICEJS) -> list[list[Any]]:
+    """A grid of cells (number, text, None, XlError) as the runtime sends it; a single
+    cell of bad input (#VALUE!) raises XlwingsError so Excel shows the reason."""
+    if len(grid) == 1 and len(grid[0]) == 1 and isinstance(grid[0][0], XlError) and (
+            grid[0][0].code == VALUE):
+        raise XlwingsError(grid[0][0].reason)
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, XlError):
+            return _officejs_error(value.code) if officejs else value.code
+        if value is None or (isinstance(value, float) and not np.isfinite(value)):
+            return ""
+        return value
+
+    return [[cell(v) for v in row] for row in grid]
+
+
 def _answer(entry: Entry, args: tuple[Any, ...]) -> Any:
     try:
+        if entry.returns == "spill":
+            return spill(entry.func(*args))
         if entry.returns == "table":
             frame = entry.func(*args)
             for column in ("period_start", "period_end", "as_of"):
