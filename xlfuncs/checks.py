@@ -43,4 +43,6 @@ def check_close(value, expected, tolerance):
     >>> check_close(369.8, 370, 0.01)  # US$53.44m at 6.92 against the article's RMB 370m
     True
     """
-    return np.asarray(np.abs(value / expected - 1) <= tolerance, dtype=np.float64)
+    gap = np.abs(value / expected - 1)
+    # a ratio beyond a double is #NUM! in Excel, not FALSE: NaN makes it the overflow error
+    return np.where(np.isfinite(gap), (gap <= tolerance).astype(np.float64), np.nan)

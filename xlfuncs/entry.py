@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import inputs
 from .elementwise import Outcome
 from .errors import DIV0, NA, NUM, VALUE
 
@@ -78,16 +79,48 @@ class Entry:
                 args.append(f'IF({refs[i]}="",{_literal(p.default)},{refs[i]})')
             else:
                 args.append(refs[i])
-        formula = self.excel_body(*args)
-        for condition, code in reversed(list(zip(self.excel_guards, self.guard_codes,
-                                                 strict=True))):
-            formula = f"IF({condition(*args)},{EXCEL_ERROR[code]},{formula})"
+        # text arguments are read as Excel's TRIM leaves them (the core trims spaces too)
+        used = [f"TRIM({a})" if p.kind == "text" and not _is_literal(a) else a
+                for a, p in zip(args, self.params, strict=True)]
+        formula = self.excel_body(*used)
+        checks = [(condition(*used), code) for condition, code in
+                  zip(self.excel_guards, self.guard_codes, strict=True)]
+        # the core's order: blanks, then each argument's type and calendar, then the guards
+        for condition, code in reversed(type_checks(args, self.params) + checks):
+            formula = f"IF({condition},{EXCEL_ERROR[code]},{formula})"
         blanks = [f'{a}=""' for a, p in zip(args, self.params, strict=True)
                   if p.kind != "range" and not p.optional and not _is_literal(a)]
         if blanks:
             test = blanks[0] if len(blanks) == 1 else f"OR({','.join(blanks)})"
             formula = f'IF({test},"",{formula})'
         return "=" + formula
+
+
+def type_checks(args: list[str], params: tuple[Param, ...]) -> list[tuple[str, str]]:
+    """The core's second stage as formula conditions: an argument of the wrong type is
+    #VALUE! (text or TRUE where a number or a date belongs, a number where text does),
+    a date outside Excel's calendar #NUM!, each argument in order. Functions that take a
+    range check their own arguments (VAL_DCF)."""
+    if any(p.kind == "range" for p in params):
+        return []
+    checks: list[tuple[str, str]] = []
+    pending: list[str] = []
+    for arg, param in zip(args, params, strict=True):
+        if _is_literal(arg):
+            continue
+        pending.append(f"ISTEXT({arg})" if param.kind == "text" else f"ISNUMBER({arg})")
+        if param.kind == "date":
+            checks.append((_not_all(pending), VALUE))
+            pending = []
+            checks.append((f"OR({arg}<{inputs.MIN_SERIAL:.0f},{arg}>"
+                           f"{inputs.MAX_SERIAL + 1:.0f})", NUM))
+    if pending:
+        checks.append((_not_all(pending), VALUE))
+    return checks
+
+
+def _not_all(tests: list[str]) -> str:
+    return f"NOT({tests[0]})" if len(tests) == 1 else f"NOT(AND({','.join(tests)}))"
 
 
 def _literal(value: Any) -> str:

@@ -4,13 +4,20 @@ Every coercion returns ``(values, status)``: a float64 (or object, for text) arr
 int8 array of the same shape saying, per element, whether the value is usable:
 
 * ``OK``: a number: Python int/float, ``Decimal``, ``Fraction``, any numpy integer or
-  float; numeric text in plain decimal notation (``"12.5"``, ``"30%"``, ``"1,000,000"``);
-  a date (``date``, ``datetime``, pandas ``Timestamp``, ``datetime64``) as its serial;
+  float; a date (``date``, ``datetime``, pandas ``Timestamp``, ``datetime64``) as its
+  serial;
 * ``BLANK``: an empty cell, ``None``, ``""``, NaN of any type, ``NaT``, ``pd.NA``;
-* ``WRONG_TYPE`` (#VALUE!): text that is not such a number ("1,5", "1_000"), a boolean,
-  a complex number, a ``timedelta64``, an unreadable date, any other object;
+* ``WRONG_TYPE`` (#VALUE!): any text where a number or a date belongs (``"12"``,
+  ``"30%"``, ``"2025-06-30"`` and ``" "`` included), a boolean, a complex number, a
+  ``timedelta64``, any other object;
 * ``OUT_OF_RANGE`` (#NUM!): a number a double cannot hold (``10**400``, ``inf``,
   ``Decimal("Infinity")``), or a date outside Excel's calendar.
+
+Text is never read as a number or a date. A native formula could not do the same:
+Excel converts ``"12"`` in arithmetic but compares it as text, above every number, in
+a guard such as ``x<0``, and reads ``"2025-06-30"`` by the machine's locale; so both the
+add-in and the workbook's formulas answer #VALUE! for text, with the reason. Type
+numbers and dates as numbers and dates (``=DATE(2025, 6, 30)`` in Excel).
 
 Dates travel as Excel serial numbers (days since 1899-12-30), the form Excel sends.
 """
@@ -18,7 +25,6 @@ Dates travel as Excel serial numbers (days since 1899-12-30), the form Excel sen
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
@@ -38,11 +44,6 @@ MIN_SERIAL = 61.0
 MAX_SERIAL = 2958465.0
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
-# Plain decimal notation only: digits with correctly grouped thousands ("1,000,000"), an
-# optional fraction and exponent, an optional trailing %. Not "1,5" (a decimal comma, or a
-# typo: Python would read 15), "1_000", hex, or digits of other scripts.
-_NUMERIC_TEXT = re.compile(
-    r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def as_object_array(value: Any) -> np.ndarray:
@@ -139,18 +140,8 @@ def _number_or_status(value: Any) -> tuple[float, int]:
         return np.nan, BLANK
     if _is_real(value):
         return _real_or_status(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return np.nan, BLANK
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1].rstrip(), 0.01
-        if not _NUMERIC_TEXT.fullmatch(text):
-            return np.nan, WRONG_TYPE
-        number = float(text.replace(",", "")) * scale
-        # "1e999" typed as text is not a number a person meant
-        return (number, OK) if np.isfinite(number) else (np.nan, WRONG_TYPE)
+    if isinstance(value, str):  # "" is an empty cell; any other text is not a number
+        return np.nan, (BLANK if value == "" else WRONG_TYPE)
     if isinstance(value, (dt.date, np.datetime64)):
         return _serial_or_status(value)
     return np.nan, WRONG_TYPE
@@ -193,15 +184,8 @@ def _serial_or_status(value: Any) -> tuple[float, int]:
     if _is_real(value):
         serial, status = _real_or_status(value)
         return _range_checked(serial) if status == OK else (serial, status)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return np.nan, BLANK
-        try:
-            return _serial_or_status(dt.date.fromisoformat(text[:10]) if len(text) <= 10
-                                     else dt.datetime.fromisoformat(text))
-        except ValueError:
-            return np.nan, WRONG_TYPE
+    if isinstance(value, str):  # "" is an empty cell; text is not a date (see above)
+        return np.nan, (BLANK if value == "" else WRONG_TYPE)
     return np.nan, WRONG_TYPE
 
 
@@ -241,13 +225,14 @@ def to_numbers(value: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_serials(value: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Excel date serials from serials, ``date``/``datetime``/``datetime64`` or ISO text."""
+    """Excel date serials from serials or ``date``/``datetime``/``Timestamp``/``datetime64``."""
     return _coerce(value, _serial_or_status,
                    lambda v: (v >= MIN_SERIAL) & (v <= MAX_SERIAL + 1))
 
 
 def to_texts(value: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Stripped text from a scalar or range; numbers are WRONG_TYPE, blanks BLANK."""
+    """Text from a scalar or range, its outer spaces trimmed as Excel's TRIM does; numbers
+    are WRONG_TYPE. Only ``""`` is blank: a cell holding spaces is text, as in Excel."""
     arr = as_object_array(value)
     flat = arr.ravel()
     texts = np.empty(flat.shape, dtype=object)
@@ -258,8 +243,7 @@ def to_texts(value: Any) -> tuple[np.ndarray, np.ndarray]:
                 isinstance(item, np.datetime64) and np.isnat(item)):
             texts[i], status[i] = "", BLANK
         elif isinstance(item, (str, np.str_)):
-            text = str(item).strip()
-            texts[i], status[i] = text, (OK if text else BLANK)
+            texts[i], status[i] = str(item).strip(" "), (OK if item != "" else BLANK)
         else:
             texts[i], status[i] = "", WRONG_TYPE
     return texts.reshape(arr.shape), status.reshape(arr.shape)
