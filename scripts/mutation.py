@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
 SHORT_STRING = 16  # strings up to this long are codes, units, qualifiers: mutated
 
 BINARY = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "/"),
@@ -286,9 +287,43 @@ def _copy_tree(into: Path) -> None:
             shutil.copytree(ROOT / folder, into / folder)
 
 
+def _pytest_verdicts(module: str, found: list[Mutant], original: str, tests: list[str],
+                     deselect: list[str], workers: list[Path], timeout: float,
+                     progress: bool) -> dict[Mutant, str]:
+    """Each mutant against the module's tests, one fork per worker copy at a time."""
+    results: dict[Mutant, str] = {}
+    running: dict[int, tuple[Mutant, Path]] = {}
+    queue = list(found)
+    free = list(workers)
+    while queue or running:
+        while queue and free:
+            mutant, worker = queue.pop(0), free.pop()
+            (worker / module).write_text(mutant.apply(original), "utf-8")
+            pid = os.fork()
+            if pid == 0:
+                outcome = _run(worker, [*tests, module], deselect, timeout)
+                os._exit({"killed": 0, "survived": 1, "timeout": 2}[outcome])
+            running[pid] = (mutant, worker)
+        pid, status = os.wait()
+        mutant, worker = running.pop(pid)
+        code = os.waitstatus_to_exitcode(status)
+        results[mutant] = {0: "killed", 1: "survived", 2: "timeout"}.get(code, "killed")
+        (worker / module).write_text(original, "utf-8")
+        free.append(worker)
+        if progress:
+            print(f"\r{module}: {len(results)}/{len(found)}", end="", file=sys.stderr,
+                  flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return results
+
+
 def run_module(module: str, tests: list[str], deselect: list[str], jobs: int,
-               progress: bool, code_only: bool = False) -> dict[str, object]:
+               progress: bool, code_only: bool = False, formulas: bool = False,
+               sample: int = 0) -> dict[str, object]:
     found = mutants(ROOT / module, module, code_only)
+    if sample > 1:
+        found = found[::sample]
     original = (ROOT / module).read_text("utf-8")
     with tempfile.TemporaryDirectory(prefix="xlfuncs-mutation-") as scratch:
         workers = [Path(scratch) / f"w{i}" for i in range(jobs)]
@@ -300,37 +335,23 @@ def run_module(module: str, tests: list[str], deselect: list[str], jobs: int,
         if baseline != "survived":
             raise SystemExit(f"{module}: the tests fail on the unmutated code ({baseline})")
         timeout = 10 * seconds + 10
-        results: dict[Mutant, str] = {}
-        running: dict[int, tuple[Mutant, Path]] = {}
-        queue = list(found)
-        free = list(workers)
-        # one mutant per worker copy, at most `jobs` forks at a time
-        while queue or running:
-            while queue and free:
-                mutant, worker = queue.pop(0), free.pop()
-                (worker / module).write_text(mutant.apply(original), "utf-8")
-                pid = os.fork()
-                if pid == 0:
-                    outcome = _run(worker, [*tests, module], deselect, timeout)
-                    os._exit({"killed": 0, "survived": 1, "timeout": 2}[outcome])
-                running[pid] = (mutant, worker)
-            pid, status = os.wait()
-            mutant, worker = running.pop(pid)
-            code = os.waitstatus_to_exitcode(status)
-            results[mutant] = {0: "killed", 1: "survived", 2: "timeout"}.get(code, "killed")
-            (worker / module).write_text(original, "utf-8")
-            free.append(worker)
-            if progress:
-                print(f"\r{module}: {len(results)}/{len(found)}", end="", file=sys.stderr,
-                      flush=True)
-        if progress:
-            print(file=sys.stderr)
+
+        def by_tests(some: list[Mutant]) -> dict[Mutant, str]:
+            return _pytest_verdicts(module, some, original, tests, deselect, workers,
+                                    timeout, progress)
+
+        if formulas:
+            from mutation_formulas import run_formulas
+
+            results = run_formulas(module, found, workers, original, by_tests)
+        else:
+            results = by_tests(found)
     survivors = [m for m in found if results[m] == "survived"]
     killed = len(found) - len(survivors)
     return {"module": module, "mutants": len(found), "killed": killed,
             "score": round(100 * killed / len(found), 1) if found else 100.0,
-            "baseline_seconds": round(seconds, 2), "seconds": round(time.monotonic()
-                                                                    - started, 1),
+            "baseline_seconds": round(seconds, 2),
+            "seconds": round(time.monotonic() - started, 1),
             "survivors": [asdict(m) | {"label": m.label} for m in survivors]}
 
 
@@ -342,9 +363,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--list", action="store_true", help="only list the mutants")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="only every N-th mutant (a quick look, not a score)")
     args = parser.parse_args(argv)
     modules = args.modules or list(config["modules"])
     code_only = set(config.get("code_only", []))
+    formulas = set(config.get("formulas", []))
     if args.list:
         for module in modules:
             for mutant in mutants(ROOT / module, module, module in code_only):
@@ -354,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     report = []
     for module in modules:
         result = run_module(module, config["modules"][module], config.get("deselect", []),
-                            args.jobs, sys.stderr.isatty(), module in code_only)
+                            args.jobs, sys.stderr.isatty(), module in code_only,
+                            module in formulas, args.sample)
         report.append(result)
         print(f"{module}: {result['killed']}/{result['mutants']} killed "
               f"({result['score']}%), {result['seconds']} s")

@@ -1,0 +1,185 @@
+"""Mutation testing of the registry's Excel formulas, judged by the spreadsheet engines.
+
+A mutant of ``xlfuncs/registry.py`` or ``xlfuncs/entry.py`` that changes a native formula
+(an operator, a comparison, a constant inside a formula string, an argument check) can
+only be caught by an engine recomputing that formula. Recomputing the whole registry grid
+once per mutant costs ~25 s; here every mutant's changed formulas go into ONE workbook,
+on the grid's own rows (tests/grid.py: the awkward inputs of each function, with the
+Python core's answer as the cached value), and LibreOffice and Gnumeric recompute it
+once. A mutant is killed when an engine disagrees with the core on any of its rows,
+leaving out the engine departures tests/test_registry_grid.py documents as "ENGINE:".
+Mutants that change no formula are run against the module's tests, as scripts/mutation.py
+runs any module.
+
+    python scripts/mutation.py --formulas xlfuncs/registry.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROW_CAP = 200  # grid rows per function and mutant, taken evenly (every case class stays)
+ROW = "§"
+
+
+def in_child(workdir: Path, job: Callable[[], Any]) -> Any:
+    """Run ``job`` in a fork that imports xlfuncs fresh from ``workdir``; its JSON result,
+    or {"error": ...} when it raises (a mutant that breaks the import is killed)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            os.chdir(workdir)
+            sys.path.insert(0, str(workdir))
+            for name in [m for m in sys.modules if m.split(".")[0] in ("xlfuncs", "tests")]:
+                del sys.modules[name]
+            payload = json.dumps(job())
+        except BaseException as exc:
+            payload = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+        with os.fdopen(write, "w") as out:
+            out.write(payload)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        text = pipe.read()
+    os.waitpid(pid, 0)
+    return json.loads(text)
+
+
+def templates() -> dict[str, list[str]]:
+    """Each grid function's formula template(s), ROW standing for the row."""
+    from tests import grid
+
+    found: dict[str, list[str]] = {}
+    for entry in grid.entries():
+        params = entry.params
+        if any(p.kind == "range" for p in params):
+            found[entry.name] = [entry.excel(f"A{ROW}", f"E{ROW}", f"F{ROW}"),
+                                 entry.excel(f"A{ROW}:D{ROW}", f"E{ROW}", f"F{ROW}")]
+        else:
+            refs = [f"{chr(65 + i)}{ROW}" for i in range(len(params))]
+            found[entry.name] = [entry.excel(*refs, blank_takes_default=True)]
+    return found
+
+
+def grid_rows() -> dict[str, list[dict[str, Any]]]:
+    """The grid's rows per function: argument cells, the core's cached answer, the case."""
+    from tests import grid
+
+    data, sheets = grid.build_grid()
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for title, sheet in sheets.items():
+        ws = book[title]
+        width = 7 if any(p.kind == "range" for p in sheet.entry.params) else len(
+            sheet.entry.params) + 1
+        picked = sorted(sheet.cases)
+        step = max(1, len(picked) // ROW_CAP)
+        for row in picked[::step]:
+            cells = [ws.cell(row, c).value for c in range(1, width + 1)]
+            rows.setdefault(sheet.entry.name, []).append(
+                {"cells": [_plain(v) for v in cells], "case": sheet.cases[row]})
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+
+
+def write_combined(path: str, mutants: dict[str, dict[str, list[str]]],
+                   rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """One sheet per mutant: the grid rows of each function whose formula it changed, the
+    mutant's formula beside the core's cached answer. Returns where each row came from."""
+    from xlfuncs.workbook.book import Book
+
+    book = Book()
+    where: dict[str, Any] = {}
+    for key, changed in mutants.items():
+        sheet = book.sheet(f"m{key}")
+        for name, forms in changed.items():
+            for item in rows[name]:
+                *arguments, cached = item["cells"]
+                row = sheet.rows + 1
+                if len(forms) == 2:  # VAL_DCF: flows in A:D (one cell or four)
+                    flows = arguments[:4]
+                    form = forms[0] if all(v is None for v in flows[1:]) else forms[1]
+                else:
+                    form = forms[0]
+                cells = [sheet.value(v) for v in arguments]
+                cells.append(sheet.formula(form.replace(ROW, str(row)),
+                                           "" if cached is None else cached))
+                sheet.append(cells)
+                where[f"m{key}!{row}"] = [key, name, item["case"]]
+    Path(path).write_bytes(book.to_bytes())
+    return where
+
+
+def disagreements(path: str, where: dict[str, Any], workdir: str) -> dict[str, list[str]]:
+    """Per mutant, the rows an engine recomputes differently from the core (documented
+    engine departures left out)."""
+    from tests.recalc import compare
+    from tests.test_registry_grid import known
+    from xlfuncs.workbook.engines import ENGINES
+
+    killed: dict[str, list[str]] = {}
+    for engine in ENGINES:
+        if not engine.installed:
+            continue
+        result = compare(Path(path), engine.recalculate(Path(path), Path(workdir) / engine.name))
+        for mismatch in result.mismatches:
+            row = "".join(ch for ch in mismatch.cell if ch.isdigit())
+            key, name, case = where[f"{mismatch.sheet}!{row}"]
+            if known(name, case, engine.name) and not known(name, case, engine.name).startswith(
+                    "BUG"):
+                continue
+            killed.setdefault(key, []).append(f"{engine.name} {mismatch}")
+    return killed
+
+
+def run_formulas(module: str, found: list[Any], workers: list[Path], original: str,
+                 fallback: Callable[[list[Any]], dict[Any, str]]) -> dict[Any, str]:
+    """Verdicts ('killed'/'survived') for ``found`` mutants of a formula module."""
+    base = in_child(workers[0], templates)
+    if "error" in base:
+        raise SystemExit(f"{module}: cannot compute the formulas: {base['error']}")
+    rows = in_child(workers[0], grid_rows)
+    verdicts: dict[Any, str] = {}
+    changed: dict[str, dict[str, list[str]]] = {}
+    unchanged = []
+    for index, mutant in enumerate(found):
+        (workers[0] / module).write_text(mutant.apply(original), "utf-8")
+        forms = in_child(workers[0], templates)
+        if "error" in forms:
+            verdicts[mutant] = "killed"
+            continue
+        diff = {name: f for name, f in forms.items() if f != base.get(name)}
+        if diff:
+            changed[str(index)] = diff
+        else:
+            unchanged.append(mutant)
+    (workers[0] / module).write_text(original, "utf-8")
+    with tempfile.TemporaryDirectory(prefix="xlfuncs-formulas-") as scratch:
+        path = str(Path(scratch) / "mutants.xlsx")
+        started = time.monotonic()
+        where = in_child(workers[0], lambda: write_combined(path, changed, rows))
+        killed = in_child(workers[0], lambda: disagreements(path, where, scratch))
+        print(f"{module}: {len(changed)} mutants' formulas on {len(where)} rows, recomputed "
+              f"in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    for key in changed:
+        mutant = found[int(key)]
+        verdicts[mutant] = "killed" if key in killed else "survived"
+    # formulas unchanged, or unchanged on the grid: the module's own tests decide
+    verdicts.update(fallback(unchanged + [m for m, v in verdicts.items() if v == "survived"]))
+    return verdicts
