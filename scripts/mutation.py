@@ -258,7 +258,8 @@ def _run(workdir: Path, tests: list[str], deselect: list[str], timeout: float) -
 
             args = [*tests, "-x", "-q", "--no-header", "-p", "no:cacheprovider",
                     "-o", "addopts=", "--doctest-modules", "-W", "ignore",
-                    "--hypothesis-seed=0", *[f"--deselect={d}" for d in deselect]]
+                    "--hypothesis-seed=0", "--hypothesis-profile=mutation", "-m",
+                    "not engines", *[f"--deselect={d}" for d in deselect]]
             code = pytest.main(args)
         except BaseException:
             code = 3

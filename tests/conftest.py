@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from xlfuncs.workbook.engines import ENGINES, Engine
+
+# scripts/mutation.py runs each mutant against the tests: fewer examples, no deadline
+settings.register_profile("mutation", max_examples=25, deadline=None)
 
 
 @pytest.fixture(params=ENGINES, ids=[e.name for e in ENGINES])
