@@ -23,6 +23,8 @@ from xlfuncs.errors import NA, VALUE, DataFileError
 from xlfuncs.workbook import build
 from xlfuncs.workbook.book import Book
 
+from .test_workbook import row_of
+
 HEADER = ",".join(COLUMNS)
 ZHIPU_FILING = "Zhipu,revenue,312.4,m,RMB,2025-01-01,2025-12-31,2026-03-30,=,annual report 2025"
 
@@ -30,16 +32,6 @@ ZHIPU_FILING = "Zhipu,revenue,312.4,m,RMB,2025-01-01,2025-12-31,2026-03-30,=,ann
 def write(path: Path, *rows: str, header: str = HEADER) -> Path:
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path
-
-
-def row_of(book: openpyxl.Workbook, sheet: str, company: str) -> dict[str, object]:
-    ws = book[sheet]
-    headers = [c.value for c in ws[4]]
-    units = [c.value for c in ws[5]]
-    for row in ws.iter_rows(min_row=6, values_only=True):
-        if row[0] == company:
-            return {f"{h} ({u})": v for h, u, v in zip(headers, units, row, strict=False)}
-    raise KeyError(company)
 
 
 # ---- layers ---------------------------------------------------------------------------
