@@ -19,10 +19,17 @@ from .facts import layout_facts, write_facts
 from .functions import write_functions
 from .inputs import write_inputs
 from .scenarios import write_scenarios
-from .valuation import plan_valuation
+from .dcf import dcf_checks, plan_dcf, write_dcf
+from .story_inputs import plan_story_inputs
+from .valuation import add_intrinsic_columns, plan_valuation
 
 __all__ = [
     "Plan",
+    "add_intrinsic_columns",
+    "dcf_checks",
+    "plan_dcf",
+    "plan_story_inputs",
+    "write_dcf",
     "checks_status",
     "facts_ref",
     "layout_facts",
