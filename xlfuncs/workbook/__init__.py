@@ -26,29 +26,32 @@ from .safety import UnsafeWorkbookError, check_zip, edited_since_built
 from .sheets import (
     Plan,
     add_intrinsic_columns,
-    dcf_checks,
-    plan_dcf,
-    plan_story_inputs,
-    write_dcf,
     checks_status,
+    dcf_checks,
     layout_facts,
     plan_burn,
     plan_checks,
+    plan_dcf,
+    plan_simulation,
+    plan_story_inputs,
     plan_valuation,
     write_about,
     write_card,
     write_charts,
     write_checks,
+    write_dcf,
     write_facts,
     write_functions,
     write_inputs,
     write_scenarios,
+    write_simulation,
     write_table_sheet,
     write_year_series,
 )
 
 DEFAULT_OUT = Path("workbooks") / "llm_valuation.xlsx"
-SHEETS = ("About", "Inputs", "Facts", "Valuation", "DCF", "Burn", "Scenarios", "Company card",
+SHEETS = ("About", "Inputs", "Facts", "Valuation", "DCF", "Simulation",
+          "Burn", "Scenarios", "Company card",
           "Charts", "Checks", "Functions")
 
 
@@ -114,6 +117,7 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
                       "revenue run-rate, multiples and reverse valuation. HK$ amounts convert "
                       "at the Inputs FX rates.", valuation, plan, progress)
     write_dcf(book, plan)
+    write_simulation(book, plan, plan_simulation(plan))
     burn_sheet = write_table_sheet(
         book, "Burn", "Per company: cash burn measured from reported cumulative losses "
         "(loss-based: includes non-cash items), runway from the Inputs cash balances, "

@@ -354,3 +354,17 @@ STORY_INPUTS = (
             Rule("decimal", 1e-9, 1e12), 1.0, "one 'share', so value per share is the "
             "equity value in HK$ bn, comparable with the market value in HK$ bn"),
 )
+
+# The Simulation sheet's distributions (illustrative; a person changes them per company).
+SIMULATION_SEED = 2026
+SIMULATION_DRAWS = 10_000
+STORY_DISTRIBUTIONS: tuple[tuple[str, str, tuple[float, ...], str], ...] = (
+    ("growth_2_5", "triangular", (0.2, 0.6, 1.5),
+     "Assumption (illustrative): the story's 60% most likely, 20% to 150%"),
+    ("target_margin", "triangular", (0.1, 0.25, 0.4),
+     "Assumption (illustrative): a commodity model maker (10%) to a dominant platform (40%)"),
+    ("cost_of_capital", "normal", (0.12, 0.02),
+     "Assumption (illustrative): the story's 12%, give or take 2 points"),
+    ("failure_probability", "uniform", (0.1, 0.4),
+     "Assumption (illustrative): anywhere from 10% to 40%"),
+)
