@@ -191,6 +191,10 @@ ASSUMPTIONS = (
                "discount rate)", 0, 1),
     Assumption("Check_Tolerance", "Tolerance of exact checks", 1e-9, "relative", "0.0E+00",
                "Floating-point rounding only", 0, 1),
+    Assumption("Implied_Tolerance", "Tolerance of the market-implied story check", 1e-6,
+               "relative", "0.0E+00", "The implied growth is written to 12 significant "
+               "digits and solved to about 1e-6 of the value: the value it gives matches "
+               "the market value to that, not to the last bit", 0, 1),
 )
 
 GRID_MULTIPLES = (5.0, 8.0, 11.5, 15.0, 20.0, 30.0)

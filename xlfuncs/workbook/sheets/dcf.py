@@ -176,12 +176,12 @@ def plan_block(c: StoryCompany, title: str, top: int, growth: Column, market: Co
     lines["df"].cells[BASE] = constant(lines["df"].cells[BASE].ref, 1.0)  # a typed 1
     pv = line("pv", "Present value of FCFF", "HK$ bn", bn, "STORY_PRESENT_VALUE",
               [at("fcff"), at("df")])
-    _bridge(b, i, lines, pv, market)
+    _bridge(b, i, lines, pv, market, upside=growth.template is not None)
     return b
 
 
 def _bridge(b: Block, i: dict[str, Column], lines: dict[str, Row], pv: Row,
-            market: Column) -> None:
+            market: Column, upside: bool) -> None:
     """Sum of PVs -> going concern -> operating value -> equity -> per share, vs market."""
     b.rows.append(Row("", ""))
     first = b.top + 1 + len(b.rows) + 1
@@ -227,8 +227,9 @@ def _bridge(b: Block, i: dict[str, Column], lines: dict[str, Row], pv: Row,
     per_share = add("per_share", "Value per share (shares = 1: equity value)", "HK$ bn",
                     calc("STORY_PER_SHARE", equity, options, shares))
     mv = add("market", "Market value (Valuation)", "HK$ bn", lambda ref: link(market, ref))
-    add("upside", "Upside (+) / downside (-) against the market value", "%",
-        calc("STORY_UPSIDE", per_share, mv), "0.0%")
+    if upside:  # not in the implied block: there it is ~0, all rounding, engine-dependent
+        add("upside", "Upside (+) / downside (-) against the market value", "%",
+            calc("STORY_UPSIDE", per_share, mv), "0.0%")
 
 
 def block_rows(b: Block) -> int:
@@ -316,6 +317,8 @@ def _write_row(sheet: Sheet, row: Row, implied_growth: bool, company: CompanyDcf
 
 def _cell(sheet: Sheet, cell: Column, fmt: str) -> Cell | None:
     value = cell.cell(0)
+    if cell.template is None and isinstance(value, str) and value.startswith("#"):
+        return sheet.formula("=" + value, value, styled(FORMULA, fmt))  # an error, e.g. =#NUM!
     if cell.template is None:
         return sheet.value(value, styled(FORMULA, fmt))
     style: Style = LINK if "(" not in cell.template else FORMULA
@@ -334,7 +337,7 @@ def dcf_checks(dcf: list[CompanyDcf], model: Model) -> list[CheckRow]:
                       "B")
         expected = place(d.market, "C")
         result = apply(entry("CHECK_CLOSE"), f"D{ROW}", value, expected,
-                       named("Check_Tolerance", model))
+                       named("Implied_Tolerance", model))
         checks.append(CheckRow(f"{d.company.name}: the market-implied story (DCF sheet) is "
                                "worth the market value", value, expected, result,
                                "DCF: value per share at the market-implied growth, years 2-5"))

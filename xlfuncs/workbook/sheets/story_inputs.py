@@ -61,9 +61,11 @@ def _key(company: str, used: set[str]) -> str:
 
 
 def _link(name: str, target: str, value: float | None) -> Column:
-    """A link cell (a link to an empty cell reads 0, as Excel reads it)."""
+    """A link cell; to an empty cell, 0+link (LibreOffice keeps a bare link to an empty
+    cell "empty", so the story formulas would read a blank; 0+ makes it 0 everywhere)."""
     return Column(name, np.array(0.0 if value is None else float(value)),
-                  np.array(None, dtype=object), template=target)
+                  np.array(None, dtype=object),
+                  template=target if value is not None else f"0+{target}")
 
 
 def plan_story_inputs(model: Model, valuation: Layout) -> StoryPlan:
