@@ -68,6 +68,7 @@ def write_simulation(book: Book, plan: Plan, simulated: list[Simulated]) -> None
     s = book.sheet("Simulation")
     # layout first: write-only sheets stream <cols> and panes before the rows
     s.fit_width()
+    s.ws.freeze_panes = "A4"
     s.widths(30, 14, 14, 14, 14, 60, 4, 18)
     header_rows(s, "Simulation", "Per story company: drivers drawn from distributions "
                 "(blue: illustrative assumptions), the statistics of value (HK$ bn) and a "
