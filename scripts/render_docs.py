@@ -22,7 +22,8 @@ WORKBOOK = ROOT / "workbooks" / "llm_valuation.xlsx"
 DOCS = ROOT / "docs"
 # sheet title -> (picture name, height of the crop in points at 72 dpi)
 PICTURES = {"Inputs": ("workbook-inputs", 330), "Valuation": ("workbook-valuation", 150),
-            "Burn": ("workbook-burn", 150), "Checks": ("workbook-checks", 170)}
+            "Burn": ("workbook-burn", 150), "Checks": ("workbook-checks", 170),
+            "DCF": ("workbook-dcf", 420), "Simulation": ("workbook-simulation", 420)}
 DPI = 110
 
 

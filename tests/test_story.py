@@ -196,6 +196,7 @@ GUARD_CASES = {  # a violating argument list per step guard, in the guards' orde
                              (100, 0.08, 0.2, 0.25, 0.1, 0.08)],
     "STORY_OPERATING_VALUE": [(100, -0.1, 0.5), (100, 0.1, 1.5)],
     "STORY_PER_SHARE": [(100, 0, 0)],
+    "STORY_UPSIDE": [(-30, 0)],
 }
 
 

@@ -83,8 +83,12 @@ def test_scenario_path_and_company_card_worked_by_hand(cached: openpyxl.Workbook
     # years to 11.5x at 50% growth, 10% discount: ln(323.2 / (11.5 x 0.2156006)) /
     # ln(1.5 / 1.1) = ln(130.354) / ln(1.363636) = 4.87024 / 0.310155 = 15.7027
     assert card["Years to reach target multiple"] == pytest.approx(15.7027, abs=1e-4)
-    # failure-adjusted: 323.2 x (1 - 0.2) + 0 x 0.2 = 258.56
-    assert card["Failure-adjusted value"] == pytest.approx(258.56)
+    # failure now adjusts the intrinsic (DCF) value, not the market value; its upside
+    # against the market value is intrinsic / 323.2 - 1 (the DCF itself: test_workbook_dcf)
+    intrinsic = card["Intrinsic equity value (DCF, failure-adjusted)"]
+    assert intrinsic < 0  # the illustrative story is worth less than nothing
+    assert card["Upside (+) / downside (-) of intrinsic value against the market value"] == \
+        pytest.approx(intrinsic / 323.2 - 1, rel=1e-9)
     # runway: 4.5 / (6.238 / 42 x 1.128799) = 4.5 / 0.1676535 = 26.841 months; cash runs
     # out 26.841 x 30.4375 = 816.98 days after 2026-02-24: day 816 is 2028-05-20
     assert card["Runway"] == pytest.approx(26.841, abs=1e-3)

@@ -140,6 +140,12 @@ STORY_STEPS: tuple[Entry, ...] = (
              Param("shares", "Shares outstanding")),
             steps.story_per_share, "=STORY_PER_SHARE(845, 45, 100)", "8",
             lambda e, o, s: f"({e}-{o})/{s}", lambda e, o, s: f"{s}<=0"),
+    _metric("STORY_UPSIDE", "Story",
+            "Upside (+) or downside (-) against the market value: value / market value - 1",
+            (Param("value", "Intrinsic value (may be negative)"),
+             Param("market_value", "Market value, in the same unit")),
+            steps.story_upside, "=STORY_UPSIDE(-30, 300)", "-1.1",
+            lambda v, m: f"{v}/{m}-1", lambda v, m: f"{m}<=0"),
 )
 
 # A small story as an Excel array constant (labels in the first column), for the examples.

@@ -128,12 +128,21 @@ def simulate(given: Mapping[str, Any], distributions: Any, draws: Any = None,
              seed: Any = None, price: Any = None) -> tuple[list[str], list[list[Any]]]:
     """Statistics of value per share, per company: (statistic names, one list of values
     or XlError per company, in the names' order)."""
+    price_value = _optional_number(price, "price")
+    values, first = simulated_values(given, distributions, draws, seed)
+    return statistic_names(price_value), [
+        _statistics(values[c], first[c], price_value) for c in range(values.shape[0])]
+
+
+def simulated_values(given: Mapping[str, Any], distributions: Any, draws: Any = None,
+                     seed: Any = None) -> tuple[np.ndarray, list[Any]]:
+    """Value per share of every draw (companies x draws; NaN where a draw has no value)
+    and, per company, the first draw's error (None if it has a value)."""
     chosen = parse(distributions)
     count = draws_count(draws)
     seed_value = _optional_number(seed, "seed")
     if seed_value is not None and (seed_value != int(seed_value) or seed_value < 0):
         raise XlfuncsError("seed must be a whole number >= 0")
-    price_value = _optional_number(price, "price")
     rng = np.random.default_rng(DEFAULT_SEED if seed_value is None else int(seed_value))
     drawn = {d.driver: d.draw(rng, count) for d in chosen}
     stories, _ = model.story_inputs(model.Trace(), given)
@@ -151,8 +160,7 @@ def simulate(given: Mapping[str, Any], distributions: Any, draws: Any = None,
         if start == 0:
             outcome = valued.outcome()
             first = [outcome.error(int(code)) for code in valued.per_share.status[:, 0]]
-    return statistic_names(price_value), [
-        _statistics(values[c], first[c], price_value) for c in range(companies)]
+    return values, first
 
 
 def _optional_number(value: Any, name: str) -> float | None:

@@ -239,3 +239,14 @@ def story_per_share(equity, options, shares):
     8.0
     """
     return (equity - options) / shares
+
+
+@metric(Guard(NUM, "market value must be greater than zero", lambda v, m: m <= 0))
+def story_upside(value, market_value):
+    """Upside (+) or downside (-) of an intrinsic value against the market's: value /
+    market value - 1. The value may be negative (a story worth less than nothing).
+
+    >>> story_upside(-30, 300)
+    -1.1
+    """
+    return value / market_value - 1

@@ -25,25 +25,33 @@ from .model import Model, build_model
 from .safety import UnsafeWorkbookError, check_zip, edited_since_built
 from .sheets import (
     Plan,
+    add_intrinsic_columns,
     checks_status,
+    dcf_checks,
     layout_facts,
     plan_burn,
     plan_checks,
+    plan_dcf,
+    plan_simulation,
+    plan_story_inputs,
     plan_valuation,
     write_about,
     write_card,
     write_charts,
     write_checks,
+    write_dcf,
     write_facts,
     write_functions,
     write_inputs,
     write_scenarios,
+    write_simulation,
     write_table_sheet,
     write_year_series,
 )
 
 DEFAULT_OUT = Path("workbooks") / "llm_valuation.xlsx"
-SHEETS = ("About", "Inputs", "Facts", "Valuation", "Burn", "Scenarios", "Company card",
+SHEETS = ("About", "Inputs", "Facts", "Valuation", "DCF", "Simulation",
+          "Burn", "Scenarios", "Company card",
           "Charts", "Checks", "Functions")
 
 
@@ -91,9 +99,12 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     in_bn = layout_facts(model)
     china = _china_market(model)
     valuation = plan_valuation(model, china)
-    burn = plan_burn(model, valuation)
     plan = Plan(model, facts.attrs["layers"])
-    plan.checks = plan_checks(model, valuation)
+    plan.story = plan_story_inputs(model, valuation)
+    plan.dcf = plan_dcf(plan, plan.story, valuation)
+    add_intrinsic_columns(valuation, model, plan.dcf)
+    burn = plan_burn(model, valuation)
+    plan.checks = plan_checks(model, valuation) + dcf_checks(plan.dcf, model)
     plan.checks_ok = checks_status(plan.checks)
     book = Book()
     record = chosen_record(model)
@@ -105,6 +116,8 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     write_table_sheet(book, "Valuation", "Per company: market value in three currencies, "
                       "revenue run-rate, multiples and reverse valuation. HK$ amounts convert "
                       "at the Inputs FX rates.", valuation, plan, progress)
+    write_dcf(book, plan)
+    write_simulation(book, plan, plan_simulation(plan))
     burn_sheet = write_table_sheet(
         book, "Burn", "Per company: cash burn measured from reported cumulative losses "
         "(loss-based: includes non-cash items), runway from the Inputs cash balances, "

@@ -191,6 +191,10 @@ ASSUMPTIONS = (
                "discount rate)", 0, 1),
     Assumption("Check_Tolerance", "Tolerance of exact checks", 1e-9, "relative", "0.0E+00",
                "Floating-point rounding only", 0, 1),
+    Assumption("Implied_Tolerance", "Tolerance of the market-implied story check", 1e-6,
+               "relative", "0.0E+00", "The implied growth is written to 12 significant "
+               "digits and solved to about 1e-6 of the value: the value it gives matches "
+               "the market value to that, not to the last bit", 0, 1),
 )
 
 GRID_MULTIPLES = (5.0, 8.0, 11.5, 15.0, 20.0, 30.0)
@@ -267,3 +271,104 @@ def build_model(facts: pd.DataFrame) -> Model:
         "Zhipu" if "Zhipu" in companies else first,
         "Zhipu" if "Zhipu" in companies else first,
     )
+
+
+# ---- the story DCF's inputs -------------------------------------------------------------
+
+MAX_STORY_COMPANIES = 25  # DCF blocks written: a 10,000-company universe stays usable
+
+
+@dataclass(frozen=True)
+class StoryInput:
+    """A story input of the Inputs sheet: a linked base figure (``link`` says from where)
+    or an illustrative assumption (``value``, with its reason), the same for every company
+    until a person changes a company's cell."""
+
+    label: str          # the story label (xlfuncs.story)
+    description: str
+    unit: str
+    number_format: str
+    rule: Rule
+    value: float | None = None   # None: a link (revenue, nol, cash, debt, failure)
+    source: str = ""
+
+
+def _assume(label: str, description: str, unit: str, fmt: str, rule: Rule, value: float,
+            why: str) -> StoryInput:
+    return StoryInput(label, description, unit, fmt, rule, value,
+                      f"Assumption (illustrative): {why}")
+
+
+RATE = Rule("decimal", -0.99, 10)
+SHARE = Rule("decimal", 0, 1)
+AMOUNT = Rule("decimal", -1e7, 1e7)
+STORY_INPUTS = (
+    StoryInput("revenue", "Revenue, base year (annualised run-rate)", "HK$ bn", "0.0000",
+               AMOUNT, source="Link: Valuation, Annualised revenue (HK$ bn)"),
+    _assume("growth_next", "Revenue growth, year 1", "% a year", "0.0%", RATE, 1.0,
+            "revenue doubles next year, as young model makers' revenue has"),
+    _assume("growth_2_5", "Revenue growth, years 2-5", "% a year", "0.0%", RATE, 0.6,
+            "fast growth that slows; the market-implied growth is solved on the DCF sheet"),
+    _assume("margin_next", "Operating margin, year 1", "%", "0.0%", Rule("decimal", -100, 1),
+            -4.0, "the current operating margin is deeply negative: losses are several "
+            "times revenue"),
+    _assume("target_margin", "Target operating margin", "%", "0.0%", Rule("decimal", -1, 1),
+            0.25, "a mature software company's operating margin"),
+    _assume("convergence_year", "Year the margin reaches the target", "year (1-10)", "0.0",
+            Rule("decimal", 1, 10), 10, "margins take the whole decade to mature"),
+    _assume("sales_to_capital_1_5", "Sales to capital, years 1-5", "x", "0.00",
+            Rule("decimal", 0.01, 100), 1.5, "compute-heavy growth: HK$1 of capital a "
+            "HK$1.5 of added revenue"),
+    _assume("sales_to_capital_6_10", "Sales to capital, years 6-10", "x", "0.00",
+            Rule("decimal", 0.01, 100), 1.5, "the same as years 1-5"),
+    _assume("riskfree", "Riskfree rate", "% a year", "0.0%", Rule("decimal", -0.05, 0.5),
+            0.04, "about the 10-year US Treasury yield (HK$ is pegged to US$)"),
+    _assume("cost_of_capital", "Cost of capital, years 1-5", "% a year", "0.0%",
+            Rule("decimal", 0, 1), 0.12, "a young, risky technology company"),
+    _assume("mature_cost_of_capital", "Cost of capital, year 10 on", "% a year", "0.0%",
+            Rule("decimal", 0, 1), 0.085, "riskfree + 4.5% (the model's default)"),
+    _assume("stable_growth", "Growth after year 10", "% a year", "0.0%",
+            Rule("decimal", -0.5, 0.5), 0.04, "the riskfree rate (the model's default)"),
+    _assume("stable_roc", "Return on capital after year 10", "%", "0.0%",
+            Rule("decimal", 0.001, 10), 0.085, "the mature cost of capital: no excess "
+            "returns forever (the model's default)"),
+    _assume("effective_tax", "Tax rate, years 1-5", "%", "0.0%", SHARE, 0.25,
+            "China's statutory corporate income tax rate"),
+    _assume("marginal_tax", "Tax rate, year 10 on", "%", "0.0%", SHARE, 0.25,
+            "China's statutory corporate income tax rate"),
+    StoryInput("nol", "Losses carried forward: the article's cumulative losses, taken as the "
+               "NOL", "HK$ bn", "0.0000", AMOUNT,
+               source="Formula: Facts cumulative_loss converted with FX_CONVERT at the "
+               "flow rates (0 where the article gives none)"),
+    StoryInput("failure_probability", "Probability of failure", "% (probability)", "0.0%",
+               SHARE, source="Link: Inputs, Failure_Probability"),
+    _assume("distress_fraction", "Proceeds on failure, share of going concern", "%", "0.0%",
+            SHARE, 0.5, "half the going-concern value is recovered (the model's default)"),
+    StoryInput("cash", "Cash", "HK$ bn", "0.00", AMOUNT,
+               source="Link: Inputs, Company inputs, Cash"),
+    StoryInput("debt", "Debt", "HK$ bn", "0.00", AMOUNT,
+               source="Link: Inputs, Company inputs, Debt"),
+    _assume("minority", "Minority interests", "HK$ bn", "0.00", AMOUNT, 0.0,
+            "the article gives none"),
+    _assume("non_operating", "Non-operating assets", "HK$ bn", "0.00", AMOUNT, 0.0,
+            "the article gives none"),
+    _assume("options", "Value of employee options", "HK$ bn", "0.00", AMOUNT, 0.0,
+            "the article gives none"),
+    _assume("shares", "Shares", "count (1: per share = equity value, HK$ bn)", "0",
+            Rule("decimal", 1e-9, 1e12), 1.0, "one 'share', so value per share is the "
+            "equity value in HK$ bn, comparable with the market value in HK$ bn"),
+)
+
+# The Simulation sheet's distributions (illustrative; a person changes them per company).
+SIMULATION_SEED = 2026
+SIMULATION_DRAWS = 10_000
+STORY_DISTRIBUTIONS: tuple[tuple[str, str, tuple[float, ...], str], ...] = (
+    ("growth_2_5", "triangular", (0.2, 0.6, 1.5),
+     "Assumption (illustrative): the story's 60% most likely, 20% to 150%"),
+    ("target_margin", "triangular", (0.1, 0.25, 0.4),
+     "Assumption (illustrative): a commodity model maker (10%) to a dominant platform (40%)"),
+    ("cost_of_capital", "normal", (0.12, 0.02),
+     "Assumption (illustrative): the story's 12%, give or take 2 points"),
+    ("failure_probability", "uniform", (0.1, 0.4),
+     "Assumption (illustrative): anywhere from 10% to 40%"),
+)

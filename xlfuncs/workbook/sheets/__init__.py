@@ -15,28 +15,38 @@ from .card import write_card
 from .charts import write_charts
 from .checks import checks_status, plan_checks, write_checks
 from .common import Plan, facts_ref, write_table_sheet
+from .dcf import dcf_checks, plan_dcf, write_dcf
 from .facts import layout_facts, write_facts
 from .functions import write_functions
 from .inputs import write_inputs
 from .scenarios import write_scenarios
-from .valuation import plan_valuation
+from .simulation import plan_simulation, write_simulation
+from .story_inputs import plan_story_inputs
+from .valuation import add_intrinsic_columns, plan_valuation
 
 __all__ = [
     "Plan",
+    "add_intrinsic_columns",
     "checks_status",
+    "dcf_checks",
     "facts_ref",
     "layout_facts",
     "plan_burn",
     "plan_checks",
+    "plan_dcf",
+    "plan_simulation",
+    "plan_story_inputs",
     "plan_valuation",
     "write_about",
     "write_card",
     "write_charts",
     "write_checks",
+    "write_dcf",
     "write_facts",
     "write_functions",
     "write_inputs",
     "write_scenarios",
+    "write_simulation",
     "write_table_sheet",
     "write_year_series",
 ]

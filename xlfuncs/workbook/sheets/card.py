@@ -25,6 +25,7 @@ from .common import (
     spec_column,
     styled,
 )
+from .valuation import IMPLIED_GROWTH, INTRINSIC, UPSIDE
 
 CARD_FIGURES = (
     ("Valuation", "Market value", "HK$ bn", BN),
@@ -39,7 +40,9 @@ CARD_FIGURES = (
     ("Valuation", "Revenue run-rate against China's 2030 AI market",
      "% (today's revenue, 2030 market)", "0.000%"),
     ("Valuation", "Price to earnings", "x", MULTIPLE),
-    ("Valuation", "Failure-adjusted value", "HK$ bn", BN),
+    ("Valuation", INTRINSIC, "HK$ bn", BN),
+    ("Valuation", UPSIDE, "%", PCT),
+    ("Valuation", IMPLIED_GROWTH, "% a year", PCT),
     ("Burn", "Monthly burn, loss-based", "HK$ bn a month", BN_SMALL),
     ("Burn", "Runway", "months", "0.0"),
     ("Burn", "Cash runs out", "date", DATE),

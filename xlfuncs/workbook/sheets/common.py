@@ -76,6 +76,8 @@ class Plan:
     checks: list[CheckRow] = field(default_factory=list)
     checks_ok: Any = None
     inputs_rows: dict[str, int] = field(default_factory=dict)
+    story: Any = None   # the story DCF's companies and inputs (sheets.story_inputs)
+    dcf: Any = None     # the DCF sheet's blocks (sheets.dcf)
 
 
 # ---- references ---------------------------------------------------------------------

@@ -116,6 +116,10 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
         book.name(name, f"Inputs!$B${row}:${last}${row}")
         validations.append(_validation(rule, cells, label, unit))
         plan.inputs_rows[key] = row
+    if plan.story is not None:
+        from .story_inputs import write_story_inputs  # it imports this module
+
+        write_story_inputs(book, s, plan.story, validations)
     for validation in validations:
         s.ws.data_validations.append(validation)
 

@@ -3,6 +3,10 @@ reverse valuation."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from ..columns import Column
 from ..model import Model
 from .common import (
@@ -17,6 +21,7 @@ from .common import (
     Layout,
     company_link,
     named,
+    spec_column,
     text_constant,
 )
 from .inputs import company_inputs_link
@@ -84,8 +89,33 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     profit_hkd = v.calc("Net profit", "HK$ bn", BN, "FX_CONVERT", profit, profit_cur, hkd,
                         flow_hkd, flow_cny)
     v.calc("Price to earnings", "x", MULTIPLE, "VAL_PE", mv_hkd, profit_hkd)
-    distress = v.add("Distress proceeds", "HK$ bn", BN, company_inputs_link(model, "distress",
-                                                                             "D"))
-    v.calc("Failure-adjusted value", "HK$ bn", BN, "VAL_FAILURE_ADJUSTED", mv_hkd,
-           named("Failure_Probability", model), distress)
     return v
+
+
+INTRINSIC = "Intrinsic equity value (DCF, failure-adjusted)"
+UPSIDE = "Upside (+) / downside (-) of intrinsic value against the market value"
+IMPLIED_GROWTH = "Market-implied revenue growth, years 2-5 (DCF)"
+
+
+def add_intrinsic_columns(v: Layout, model: Model, dcf: list[Any]) -> None:
+    """The DCF's equity value (failure is in its operating value), its upside against the
+    market value, and the growth the market value implies; blank without a DCF block."""
+    by_company = {d.company.index: d for d in dcf}
+
+    def linked(cell: Any) -> Column:
+        items: list[Any] = []
+        links: list[str | None] = []
+        for i in range(len(model.companies)):
+            d = by_company.get(i)
+            column = None if d is None else cell(d)
+            items.append(None if column is None else column.cell(0))
+            links.append(None if column is None else f"DCF!$C${column.ref[1:]}")
+        errors = np.array([x if isinstance(x, str) else None for x in items], dtype=object)
+        data = np.array([np.nan if x in (None, "") or isinstance(x, str) else x
+                         for x in items], dtype=np.float64)
+        return Column("", data, errors, links=tuple(links))
+
+    mv_hkd = spec_column(v, "Market value", "HK$ bn")
+    intrinsic = v.add(INTRINSIC, "HK$ bn", BN, linked(lambda d: d.story.cell["equity"]))
+    v.calc(UPSIDE, "%", PCT, "STORY_UPSIDE", intrinsic, mv_hkd)
+    v.add(IMPLIED_GROWTH, "% a year", PCT, linked(lambda d: d.implied_growth))
