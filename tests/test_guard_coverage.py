@@ -61,12 +61,6 @@ DCF_ERRORS = [XlError(code, reason) for name, _, code, reason in CASES + CORE_ON
 # rows are Gnumeric departing from Excel (docs/testing.md, "Spreadsheet engines")
 BOTH = ("LibreOffice", "Gnumeric")
 FORMULA_DIFFERS = (
-    ("VAL_DCF([100.0, None, 121.0], 0.1, None)", BOTH,
-     "BUG (issue 8, being fixed): NPV skips a blank inside the flows; the core answers "
-     "#VALUE!"),
-    ("VAL_DCF([100.0, 110.0], 'abc', None)", ("Gnumeric",),
-     "ENGINE: Gnumeric's NPV takes a text rate from a cell as a number; Excel and "
-     "LibreOffice answer #VALUE!"),
     ("VAL_DCF([1e+308, 1e+308], 0.0, None)", ("Gnumeric",),
      "ENGINE: Gnumeric saves an overflowing result as inf, where Excel and LibreOffice "
      "give #NUM!"),
