@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from typing import Any
 
@@ -12,11 +13,18 @@ from xlwings import server
 import xlfuncs.udfs as udfs
 
 
+def serial(day: dt.date) -> float:
+    """What Office.js sends for a date cell: its serial, days since 1899-12-30."""
+    return float((day - dt.date(1899, 12, 30)).days)
+
+
 def as_range(value: Any) -> list[list[Any]]:
-    """Office.js sends every argument as a 2-D list; a scalar is a 1 x 1 range."""
+    """Office.js sends every argument as a 2-D list; a scalar is a 1 x 1 range, and a
+    date cell (``datetime.date`` here) is its serial number."""
     if isinstance(value, list):
-        return value if value and isinstance(value[0], list) else [[v] for v in value]
-    return [[value]]
+        rows = value if value and isinstance(value[0], list) else [[v] for v in value]
+        return [[serial(v) if isinstance(v, dt.date) else v for v in row] for row in rows]
+    return [[serial(value) if isinstance(value, dt.date) else value]]
 
 
 def call(name: str, *args: Any) -> Any:

@@ -14,6 +14,8 @@ from xlfuncs.data import data_fact
 from xlfuncs.errors import DIV0, NA, NUM, VALUE, XlError, XlfuncsError
 from xlfuncs.registry import CATALOG
 
+D = dt.date
+
 # ---- the article, worked by hand -----------------------------------------------------
 
 
@@ -25,33 +27,37 @@ def test_minimax_price_implied_by_494_percent_over_issue_price() -> None:
 
 def test_zhipu_monthly_burn_over_42_months() -> None:
     # 2022-01-01 .. 2025-06-30 is 42 whole months; RMB 6,238m / 42 = RMB 148.5m a month
-    assert xf.burn_months("2022-01-01", "2025-06-30") == 42
-    assert xf.burn_monthly(6238, "2022-01-01", "2025-06-30") == pytest.approx(148.5238095, 1e-9)
-    assert xf.burn_annual(6238, "2022-01-01", "2025-06-30") == pytest.approx(6238 / 3.5)
+    assert xf.burn_months(D(2022, 1, 1), D(2025, 6, 30)) == 42
+    assert xf.burn_monthly(6238, D(2022, 1, 1), D(2025, 6, 30)) == pytest.approx(148.5238095, 1e-9)
+    assert xf.burn_annual(6238, D(2022, 1, 1), D(2025, 6, 30)) == pytest.approx(6238 / 3.5)
 
 
 def test_minimax_burn_over_45_months() -> None:
     # 2022-01-01 .. 2025-09-30 is 45 months; US$1,320m / 45 = US$29.33m a month, 352 a year
     assert xf.burn_months(dt.date(2022, 1, 1), dt.date(2025, 9, 30)) == 45
-    assert xf.burn_monthly(1320, "2022-01-01", "2025-09-30") == pytest.approx(29.3333333333)
-    assert xf.burn_annual(1320, "2022-01-01", "2025-09-30") == pytest.approx(352.0)
+    assert xf.burn_monthly(1320, D(2022, 1, 1), D(2025, 9, 30)) == pytest.approx(29.3333333333)
+    assert xf.burn_annual(1320, D(2022, 1, 1), D(2025, 9, 30)) == pytest.approx(352.0)
 
 
-def test_months_accept_excel_serials_python_dates_and_iso_text_alike() -> None:
+def test_months_accept_excel_serials_and_python_dates_alike_but_not_text() -> None:
     # 44562 is 2022-01-01 and 45838 is 2025-06-30 in Excel's 1900 date system
-    assert xf.burn_months(44562, 45838) == xf.burn_months("2022-01-01", dt.date(2025, 6, 30))
-    assert xf.burn_months(np.datetime64("2022-01-01"), "2025-06-30") == 42
+    assert xf.burn_months(44562, 45838) == xf.burn_months(D(2022, 1, 1), dt.date(2025, 6, 30))
+    assert xf.burn_months(np.datetime64("2022-01-01"), D(2025, 6, 30)) == 42
+    # a date typed as text is text, however it is written: #VALUE! naming the argument
+    for text in ("2022-01-01", "44562", " 2022-01-01"):
+        assert xf.explain(xf.burn_months, text, 45838) == XlError(
+            VALUE, "start_date: expected a date")
 
 
 def test_months_follow_datedif_at_month_ends() -> None:
     # DATEDIF(start, end + 1, "m") counts a month only when the day of month is reached
     # (values checked against LibreOffice's DATEDIF)
-    assert xf.burn_months("2025-01-31", "2025-02-27") == 0   # end+1 = Feb 28: no month yet
-    assert xf.burn_months("2025-01-31", "2025-02-28") == 1   # end+1 = Mar 1: Feb counted
-    assert xf.burn_months("2025-01-31", "2025-03-30") == 2
-    assert xf.burn_months("2025-01-01", "2025-01-31") == 1
-    assert xf.burn_months("2024-02-29", "2025-02-27") == 11
-    assert xf.burn_months("2024-02-29", "2025-02-28") == 12  # end+1 = Mar 1 >= day 29
+    assert xf.burn_months(D(2025, 1, 31), D(2025, 2, 27)) == 0   # end+1 = Feb 28: no month yet
+    assert xf.burn_months(D(2025, 1, 31), D(2025, 2, 28)) == 1   # end+1 = Mar 1: Feb counted
+    assert xf.burn_months(D(2025, 1, 31), D(2025, 3, 30)) == 2
+    assert xf.burn_months(D(2025, 1, 1), D(2025, 1, 31)) == 1
+    assert xf.burn_months(D(2024, 2, 29), D(2025, 2, 27)) == 11
+    assert xf.burn_months(D(2024, 2, 29), D(2025, 2, 28)) == 12  # end+1 = Mar 1 >= day 29
 
 
 def test_article_currency_conversions_imply_usd_cny_near_the_default() -> None:
@@ -130,10 +136,10 @@ def test_runway_and_cash_zero_date() -> None:
     assert xf.burn_runway(3000, 148.5) == pytest.approx(20.2020202)
     assert xf.burn_runway(0, 10) == 0
     # 12 months of 365.25/12 days is 365.25 days: 2026-02-24 + 365 days
-    assert xf.burn_cash_zero_date(1200, 100, "2026-02-24") == dt.date(2027, 2, 24)
+    assert xf.burn_cash_zero_date(1200, 100, D(2026, 2, 24)) == dt.date(2027, 2, 24)
     # 48 months: 48 x 30.4375 = 1461 days = 2026-02-24 to 2030-02-24 (4 x 365 + 29 Feb 2028);
     # a 365/12-day month would give 1460 days (02-23), a 30-day month 1440 (2030-02-03)
-    assert xf.burn_cash_zero_date(4800, 100, "2026-02-24") == dt.date(2030, 2, 24)
+    assert xf.burn_cash_zero_date(4800, 100, D(2026, 2, 24)) == dt.date(2030, 2, 24)
     assert xf.burn_cash_zero_date(0, 100, dt.date(2026, 2, 24)) == dt.date(2026, 2, 24)
 
 
@@ -141,7 +147,7 @@ def test_other_burn_measures() -> None:
     assert xf.burn_net(150, 20) == 130
     assert xf.burn_net(20, 150) == -130  # generates cash
     assert xf.burn_multiple(150, 50) == 3
-    nine_months = ("2025-01-01", "2025-09-30")
+    nine_months = (D(2025, 1, 1), D(2025, 9, 30))
     assert xf.burn_loss_to_revenue(1320, *nine_months, 53.44, *nine_months) == pytest.approx(
         24.7005988)
     assert xf.burn_rule_of_40(0.6, -0.3) == pytest.approx(0.3)
@@ -224,19 +230,19 @@ EDGE_CASES = [
     ("val_failure_adjusted", (100, -0.1, 30), NUM),
     ("val_market_share", (1, 0), DIV0),
     ("val_market_share", (1, -1), NUM),
-    ("burn_months", ("2025-06-30", "2022-01-01"), NUM),     # start after end
-    ("burn_months", ("not a date", "2022-01-01"), VALUE),
+    ("burn_months", (D(2025, 6, 30), D(2022, 1, 1)), NUM),     # start after end
+    ("burn_months", ("not a date", D(2022, 1, 1)), VALUE),
     ("burn_months", (10, 45000), NUM),              # before Excel's calendar
-    ("burn_monthly", (100, "2025-06-30", "2022-01-01"), NUM),
-    ("burn_monthly", (100, "2025-01-01", "2025-01-15"), DIV0),  # less than a month
-    ("burn_annual", (100, "2025-06-30", "2022-01-01"), NUM),
-    ("burn_annual", (100, "2025-01-01", "2025-01-15"), DIV0),
+    ("burn_monthly", (100, D(2025, 6, 30), D(2022, 1, 1)), NUM),
+    ("burn_monthly", (100, D(2025, 1, 1), D(2025, 1, 15)), DIV0),  # less than a month
+    ("burn_annual", (100, D(2025, 6, 30), D(2022, 1, 1)), NUM),
+    ("burn_annual", (100, D(2025, 1, 1), D(2025, 1, 15)), DIV0),
     ("burn_runway", (-1, 10), NUM),                 # already out of cash
     ("burn_runway", (100, 0), NUM),                 # burn <= 0: runway not finite
     ("burn_runway", (100, -5), NUM),
-    ("burn_cash_zero_date", (-1, 10, "2026-01-01"), NUM),
-    ("burn_cash_zero_date", (100, 0, "2026-01-01"), NUM),
-    ("burn_cash_zero_date", (100, 1e-9, "2026-01-01"), NUM),  # beyond 9999-12-31
+    ("burn_cash_zero_date", (-1, 10, D(2026, 1, 1)), NUM),
+    ("burn_cash_zero_date", (100, 0, D(2026, 1, 1)), NUM),
+    ("burn_cash_zero_date", (100, 1e-9, D(2026, 1, 1)), NUM),  # beyond 9999-12-31
     ("burn_multiple", (-10, 5), NUM),
     ("burn_multiple", (10, 0), DIV0),
     ("burn_multiple", (10, -5), NUM),
@@ -298,6 +304,11 @@ def test_optional_arguments_take_their_default_when_blank() -> None:
     assert xf.fx_rate("USD", "HKD", None, None) == 7.8
 
 
-def test_numeric_text_is_read_as_excel_reads_it() -> None:
-    assert xf.val_ps("300", "2") == 150
-    assert xf.val_price_from_return(100, "50%") == 150
+def test_numeric_text_is_text_not_a_number() -> None:
+    # Excel would convert "300" in arithmetic but rank it above every number in a guard;
+    # text is #VALUE! in the add-in and in the native formulas alike
+    assert xf.explain(xf.val_ps, "300", 2) == XlError(VALUE, "market_cap: expected a number")
+    assert xf.explain(xf.val_ps, 300, "2") == XlError(VALUE, "annual_revenue: expected a number")
+    assert xf.explain(xf.val_price_from_return, 100, "50%") == XlError(
+        VALUE, "cumulative_return: expected a number")
+    assert xf.val_ps(300, 2) == 150 and xf.val_price_from_return(100, 0.5) == 150

@@ -231,7 +231,7 @@ def fact_files(draw: st.DrawFn) -> tuple[list[list[str]], list[list[str]], bool]
     rows: list[list[str]] = []
     for company, metric in keys:
         unit = draw(st.sampled_from(("tn", "bn", "m", "k", "", "%", "x", "count")))
-        # a range's low + high fits too, before and after scaling to billions
+        # the value in bn fits, and a range's low + high fits too (1.7e308 / 0.001 is inf)
         limit = min(1.7e308, 1.7e308 / SCALES.get(unit, 1.0)) / 2
         value = draw(st.floats(-limit, limit, allow_nan=False, allow_infinity=False))
         currency = draw(st.sampled_from(("HKD", "USD", "CNY", "")))

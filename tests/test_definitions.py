@@ -3,6 +3,7 @@ like-with-like multiples, no hidden discount rate, a market yardstick labelled a
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import math
 from pathlib import Path
@@ -14,6 +15,8 @@ import xlfuncs as xf
 from xlfuncs.errors import NA, NUM, XlError
 from xlfuncs.registry import entry
 from xlfuncs.workbook import build
+
+D = dt.date
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -38,18 +41,18 @@ def table(book: openpyxl.Workbook, sheet: str) -> dict[tuple[str, str], dict[str
 # ---- a. loss and revenue over the same period ---------------------------------------
 
 def test_loss_to_revenue_needs_both_figures_over_the_same_days() -> None:
-    same = ("2025-01-01", "2025-09-30")
+    same = (D(2025, 1, 1), D(2025, 9, 30))
     assert xf.burn_loss_to_revenue(300, *same, 120, *same) == 2.5
     # the README's old example: a 45-month loss over 9 months of revenue
-    answer = xf.explain(xf.burn_loss_to_revenue, 1320, "2022-01-01", "2025-09-30", 53.44,
-                        "2025-01-01", "2025-09-30")
+    answer = xf.explain(xf.burn_loss_to_revenue, 1320, D(2022, 1, 1), D(2025, 9, 30), 53.44,
+                        D(2025, 1, 1), D(2025, 9, 30))
     assert isinstance(answer, XlError) and answer.code == NA
     assert "different periods" in answer.reason
-    shifted_end = xf.explain(xf.burn_loss_to_revenue, 300, *same, 120, "2025-01-01",
-                             "2025-12-31")
+    shifted_end = xf.explain(xf.burn_loss_to_revenue, 300, *same, 120, D(2025, 1, 1),
+                             D(2025, 12, 31))
     assert shifted_end.code == NA
-    backwards = xf.explain(xf.burn_loss_to_revenue, 300, "2025-09-30", "2025-01-01", 120,
-                           "2025-09-30", "2025-01-01")
+    backwards = xf.explain(xf.burn_loss_to_revenue, 300, D(2025, 9, 30), D(2025, 1, 1), 120,
+                           D(2025, 9, 30), D(2025, 1, 1))
     assert backwards.code == NUM
 
 

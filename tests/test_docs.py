@@ -18,6 +18,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def parse_argument(text: str) -> object:
     text = text.strip()
+    day = re.fullmatch(r"DATE\((\d+),\s*(\d+),\s*(\d+)\)", text)
+    if day is not None:  # a date cell: the helper sends it as its serial, as Office.js does
+        return dt.date(*map(int, day.groups()))
     if text.startswith('"'):
         return text.strip('"')
     if text.startswith("{"):  # an array constant: rows split by ";", cells by ","
@@ -30,7 +33,7 @@ def parse_argument(text: str) -> object:
 
 def example_arguments(entry: Entry) -> list[object]:
     inside = re.fullmatch(rf"={entry.name}\((.*)\)", entry.example).group(1)
-    parts = re.findall(r'\s*(?:"[^"]*"|\{[^}]*\}|[^,]+)', inside)
+    parts = re.findall(r'\s*(?:"[^"]*"|\{[^}]*\}|DATE\([^)]*\)|[^,]+)', inside)
     return [parse_argument(p) for p in parts]
 
 

@@ -5,6 +5,7 @@ core of the main catalog)."""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 
 from xlfuncs.errors import DIV0, NA, NUM, VALUE, XlError
 from xlfuncs.registry import WORKBOOK_ONLY, Entry, entry
-from xlfuncs.valuation import dcf_outcome
+from xlfuncs.valuation import _dcf_answer, _single_number, dcf_outcome
 from xlfuncs.workbook.book import Book
 from xlfuncs.workbook.engines import Engine
 
@@ -22,35 +23,44 @@ from xlfuncs.workbook.engines import Engine
 CASES: list[tuple[str, tuple[Any, ...], str, str]] = [
     ("DATA_IN_BILLIONS", (53.44, "mn"), NA, "unit is not a scale of money (tn, bn, m or k)"),
     ("DATA_IN_BILLIONS", (1.0, "HKD"), NA, "unit is not a scale of money (tn, bn, m or k)"),
+    ("FX_IMPLIED_RATE", (370.0, 0.0), DIV0, "base_amount is zero: no rate is implied"),
+    ("FX_IMPLIED_RATE", (-370.0, 0.0), DIV0, "base_amount is zero: no rate is implied"),
+    ("FX_IMPLIED_RATE", (-370.0, 53.44), NUM, "amounts must be positive to imply an exchange rate"),
+    ("FX_IMPLIED_RATE", (370.0, -53.44), NUM, "amounts must be positive to imply an exchange rate"),
     ("CHECK_CLOSE", (369.8, 370.0, -0.01), NUM, "tolerance must not be negative"),
     ("CHECK_CLOSE", (1.0, 0.0, 0.01), VALUE,
      "expected is zero: a relative tolerance is undefined"),
     ("CHECK_CLOSE", (1.0, 0.0, -0.01), NUM, "tolerance must not be negative"),  # first wins
     # VAL_DCF: (flows, rate, terminal growth); its own error table, not @metric guards
     ("VAL_DCF", ([100.0, None, 121.0], 0.1, None), VALUE,
-     "cash_flows: expected numbers without gaps (trailing blanks are ignored)"),
+     "cash_flows: expected numbers without gaps (a blank or text before the last number; "
+     "trailing blanks are ignored)"),
+    ("VAL_DCF", ([100.0, XlError(DIV0, ""), 121.0], 0.1, None), DIV0,
+     "cash_flows: a cell holds this error"),
     ("VAL_DCF", ([100.0, 110.0], -1.0, None), NUM, "discount_rate must be above -100%"),
     ("VAL_DCF", ([100.0, 110.0], -1.5, 0.02), NUM, "discount_rate must be above -100%"),
     ("VAL_DCF", ([100.0, 110.0], 0.05, 0.05), NUM,
      "terminal value needs discount_rate greater than terminal_growth"),
     ("VAL_DCF", ([100.0, 110.0], 0.05, 0.08), NUM,
      "terminal value needs discount_rate greater than terminal_growth"),
-    ("VAL_DCF", ([100.0, 110.0], "abc", None), VALUE,
-     "discount_rate and terminal_growth must be single numbers"),
+    ("VAL_DCF", ([100.0, 110.0], "abc", None), VALUE, "discount_rate must be a single number"),
+    ("VAL_DCF", ([100.0, 110.0], 0.1, "abc"), VALUE, "terminal_growth must be a single number"),
     ("VAL_DCF", ([1e308, 1e308], 0.0, None), NUM,
      "the result is too large or not a finite number"),
 ]
+
+# Inputs no cell can hold, for the core only: a number beyond a double
+CORE_ONLY: list[tuple[str, tuple[Any, ...], str, str]] = [
+    ("VAL_DCF", ([10**400, 1.0], 0.1, None), NUM, "cash_flows: not a finite number"),
+]
+# VAL_DCF's errors: its own table (valuation.dcf_outcome), not @metric guards
+DCF_ERRORS = [XlError(code, reason) for name, _, code, reason in CASES + CORE_ONLY
+              if name == "VAL_DCF"]
 
 # Where the native formula answers differently: (case label, engines, reason); "ENGINE:"
 # rows are Gnumeric departing from Excel (docs/testing.md, "Spreadsheet engines")
 BOTH = ("LibreOffice", "Gnumeric")
 FORMULA_DIFFERS = (
-    ("VAL_DCF([100.0, None, 121.0], 0.1, None)", BOTH,
-     "BUG (issue 8, being fixed): NPV skips a blank inside the flows; the core answers "
-     "#VALUE!"),
-    ("VAL_DCF([100.0, 110.0], 'abc', None)", ("Gnumeric",),
-     "ENGINE: Gnumeric's NPV takes a text rate from a cell as a number; Excel and "
-     "LibreOffice answer #VALUE!"),
     ("VAL_DCF([1e+308, 1e+308], 0.0, None)", ("Gnumeric",),
      "ENGINE: Gnumeric saves an overflowing result as inf, where Excel and LibreOffice "
      "give #NUM!"),
@@ -68,8 +78,8 @@ def core_answer(name: str, args: tuple[Any, ...]) -> Any:
     return entry(name).outcome(*args).cells()  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(("name", "args", "code", "reason"), CASES,
-                         ids=[label(c) for c in CASES])
+@pytest.mark.parametrize(("name", "args", "code", "reason"), CASES + CORE_ONLY,
+                         ids=[label(c) for c in CASES + CORE_ONLY])
 def test_the_core_answers_exactly_that_guards_error(name: str, args: tuple[Any, ...],
                                                     code: str, reason: str) -> None:
     assert core_answer(name, args) == XlError(code, reason)
@@ -78,7 +88,7 @@ def test_the_core_answers_exactly_that_guards_error(name: str, args: tuple[Any, 
 def guards_of(item: Entry) -> list[XlError]:
     """The errors a function's guards give: @metric guards, or VAL_DCF's error table."""
     if item.name == "VAL_DCF":
-        return list(dcf_outcome([[1.0]], 0.1).errors)
+        return list(dict.fromkeys(DCF_ERRORS))
     return [XlError(g.code, g.reason) for g in item.func.guards]  # type: ignore[attr-defined]
 
 
@@ -88,7 +98,7 @@ def test_every_known_difference_names_a_case() -> None:
 
 
 def test_every_guard_of_val_dcf_and_the_workbook_only_formulas_has_a_case() -> None:
-    hit = {(name, core_answer(name, args)) for name, args, _, _ in CASES}
+    hit = {(name, core_answer(name, args)) for name, args, _, _ in CASES + CORE_ONLY}
     covered = [entry("VAL_DCF"), *WORKBOOK_ONLY]
     for item in covered:
         for error in guards_of(item):
@@ -96,12 +106,17 @@ def test_every_guard_of_val_dcf_and_the_workbook_only_formulas_has_a_case() -> N
     # the formulas without guards today; one that gains a guard needs a case above
     unguarded = {e.name for e in covered if not guards_of(e)}
     assert unguarded == {"DATA_MIDPOINT", "CHECK_AT_LEAST", "CHECK_BETWEEN"}
-    assert len(guards_of(entry("VAL_DCF"))) == 5
+    # every error dcf_outcome answers with: its 7 XlError(...) and the cell error it passes
+    # on; _single_number's reason names the rate or the growth (8 reasons): a new error
+    # needs a case above
+    source = "".join(inspect.getsource(f) for f in (dcf_outcome, _single_number, _dcf_answer))
+    assert source.count("XlError(") == 7 and len(guards_of(entry("VAL_DCF"))) == 8
 
 
 # ---- the native formulas, recalculated by an engine ---------------------------------------
 
 EXCEL_CODE = {NA: "#N/A", NUM: "#NUM!", DIV0: "#DIV/0!", VALUE: "#VALUE!"}
+ERROR_FORMULAS = {DIV0: "=1/0"}  # an error cell among the flows
 
 
 def guard_book(path: Path) -> dict[int, int]:
@@ -114,7 +129,8 @@ def guard_book(path: Path) -> dict[int, int]:
         row = sheet.rows + 1
         if name == "VAL_DCF":
             flows, rate, growth = args
-            cells = [sheet.value(v) for v in flows] + [None] * (4 - len(flows))
+            cells = [sheet.formula(ERROR_FORMULAS[v.code], v.code) if isinstance(v, XlError)
+                     else sheet.value(v) for v in flows] + [None] * (4 - len(flows))
             cells += [sheet.value(rate), sheet.value(growth)]
             formula = entry(name).excel(f"A{row}:D{row}", f"E{row}", f"F{row}")
         else:

@@ -44,21 +44,30 @@ def test_a_python_int_beyond_a_double_is_num_not_an_overflow_error() -> None:
 
 
 def test_pandas_timestamps_and_nat_are_dates_and_blanks() -> None:
-    assert xf.burn_months(pd.Timestamp("2022-01-01"), "2025-06-30") == 42.0
+    end = dt.date(2025, 6, 30)
+    assert xf.burn_months(pd.Timestamp("2022-01-01"), end) == 42.0
     assert xf.explain(xf.val_ps, pd.NaT, 2) is None
-    assert xf.explain(xf.burn_months, pd.NaT, "2025-06-30") is None
+    assert xf.explain(xf.burn_months, pd.NaT, end) is None
     days = pd.Series(pd.to_datetime(["2022-01-01", None, "2022-01-15"]))
-    assert xf.explain(xf.burn_months, days, "2025-06-30") == [42.0, None, 41.0]
+    assert xf.explain(xf.burn_months, days, end) == [42.0, None, 41.0]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("1,000,000", 1_000_000.0), ("12,345.5", 12345.5), ("30%", 0.3), (" 7.8 ", 7.8),
-    (".5", 0.5), ("-1e3", -1000.0), ("1,5", VALUE), ("1,0,0", VALUE), ("1_000", VALUE),
-    ("10,00", VALUE), (",100", VALUE), ("0x10", VALUE), ("\u0661\u0662", VALUE),
-    ("nan", VALUE), ("1e999", VALUE)])
-def test_numeric_text_is_plain_decimal_notation_only(text: str, expected: Any) -> None:
-    answer = xf.explain(xf.val_annualize, text, 12)
-    assert (answer.code if isinstance(answer, XlError) else answer) == expected
+@pytest.mark.parametrize("text", [
+    "1,000,000", "12,345.5", "30%", " 7.8 ", ".5", "-1e3", "12", "1,5", "1,0,0", "1_000",
+    "10,00", ",100", "0x10", "\u0661\u0662", "nan", "1e999", " ", "2025-06-30"])
+def test_text_is_never_a_number_nor_a_date(text: str) -> None:
+    # the native formulas answer #VALUE! for any text (ISNUMBER), so the core does too
+    assert xf.explain(xf.val_annualize, text, 12) == XlError(VALUE, "amount: expected a number")
+    assert xf.explain(xf.val_annualize, 12, np.str_(text)) == XlError(
+        VALUE, "months: expected a number")
+    assert xf.explain(xf.burn_months, 44562, text) == XlError(VALUE, "end_date: expected a date")
+    assert xf.explain(xf.val_annualize, [text, 6], 12) == [
+        XlError(VALUE, "amount: expected a number"), 6.0]
+
+
+def test_only_empty_text_is_blank() -> None:
+    assert xf.explain(xf.val_annualize, "", 12) is None
+    assert xf.explain(xf.burn_months, "", 45838) is None
 
 
 # ---- explain when a whole range is in error ------------------------------------------
@@ -115,9 +124,9 @@ def number_form(draw: st.DrawFn) -> tuple[Any, Any]:
     if kind == "fraction":
         x = draw(finite)
         return Fraction(x), x
-    if kind == "text":
+    if kind == "text":  # numeric text is text: #VALUE! like any other text
         x = draw(finite)
-        return np.str_(repr(x)), x
+        return draw(st.sampled_from([repr(x), np.str_(repr(x)), f"{x:,}", f"{x:%}"])), WRONG
     if kind == "missing":
         return draw(st.sampled_from([None, float("nan"), np.float32("nan"), pd.NA, pd.NaT,
                                      np.datetime64("NaT"), Decimal("NaN"),
@@ -159,8 +168,8 @@ def date_form(draw: st.DrawFn) -> tuple[Any, Any]:
         return moment, serial(moment)
     if kind == "timestamp" and 1678 < day.year < 2262:
         return pd.Timestamp(moment), serial(moment)
-    if kind == "iso":
-        return np.str_(day.isoformat()), serial(day)
+    if kind == "iso":  # a date typed as text is text: #VALUE! like any other text
+        return draw(st.sampled_from([day.isoformat(), np.str_(day.isoformat())])), WRONG
     unit = draw(st.sampled_from(["D", "s", "ms", "us", "ns"]))
     if unit == "ns" and not 1678 < day.year < 2262:
         unit = "us"  # nanoseconds only reach 1677-2262
@@ -214,8 +223,10 @@ def test_every_metric_answers_any_type_like_its_plain_float(data: st.DataObject)
 def test_typed_numpy_arrays(dtype: Any) -> None:
     arr = np.array([1, 2, 0], dtype=dtype)
     answer = xf.explain(xf.val_annualize, arr, 12)
-    if np.dtype(dtype).kind in "iuf" or np.dtype(dtype).kind == "U":
+    if np.dtype(dtype).kind in "iuf":
         assert answer == [1.0, 2.0, 0.0]
+    elif np.dtype(dtype).kind == "U":  # text, even of digits, is not a number
+        assert answer == [XlError(VALUE, "amount: expected a number")] * 3
     else:
         assert [a.code for a in answer] == [VALUE] * 3
 
@@ -223,9 +234,12 @@ def test_typed_numpy_arrays(dtype: Any) -> None:
 @pytest.mark.parametrize("unit", ["D", "s", "ms", "us", "ns", "M", "Y"])
 def test_datetime64_arrays_of_any_unit_are_dates(unit: str) -> None:
     starts = np.array(["2022-01-01", "NaT"], dtype=f"datetime64[{unit}]")
-    assert xf.explain(xf.burn_months, starts, "2025-06-30") == [42.0, None]
+    end = np.datetime64("2025-06-30", unit)  # a month (M) or year (Y) unit ends on its 1st
+    months = 42.0 if unit not in "MY" else {"M": 41.0, "Y": 36.0}[unit]
+    assert xf.explain(xf.burn_months, starts, dt.date(2025, 6, 30)) == [42.0, None]
+    assert xf.explain(xf.burn_months, starts, end) == [months, None]
     assert xf.explain(xf.burn_months, pd.Series(starts.astype("datetime64[ns]")),
-                      "2025-06-30") == [42.0, None]
+                      dt.date(2025, 6, 30)) == [42.0, None]
 
 
 @settings(max_examples=100, deadline=None)

@@ -34,8 +34,8 @@ LO, GN = "LibreOffice", "Gnumeric"
 BOTH = (LO, GN)
 
 # ---- known disagreements: (case, engines, functions, reason) ------------------------------
-# "BUG:" the core and its native formula disagree (each engine gives Excel's reading of the
-# formula); "ENGINE:" one engine departs from Excel (docs/testing.md, "Spreadsheet engines").
+# "ENGINE:" one engine departs from Excel (docs/testing.md, "Spreadsheet engines"); a "BUG:"
+# row would be the core and its native formula disagreeing (none left).
 GUARDED = ("BURN_ANNUAL", "BURN_CASH_ZERO_DATE", "BURN_LOSS_TO_REVENUE", "BURN_MONTHLY",
            "BURN_MONTHS", "BURN_MULTIPLE", "BURN_RUNWAY", "CHECK_AT_LEAST", "CHECK_BETWEEN",
            "CHECK_CLOSE", "DATA_IN_BILLIONS", "FX_CONVERT", "FX_RATE", "VAL_ANNUALIZE",
@@ -43,25 +43,10 @@ GUARDED = ("BURN_ANNUAL", "BURN_CASH_ZERO_DATE", "BURN_LOSS_TO_REVENUE", "BURN_M
            "VAL_IMPLIED_CAGR", "VAL_MARKET_SHARE", "VAL_PE", "VAL_PREMIUM",
            "VAL_PRICE_FROM_RETURN", "VAL_PS", "VAL_RETURN", "VAL_YEARS_TO_JUSTIFY")
 DATES = ("BURN_ANNUAL", "BURN_CASH_ZERO_DATE", "BURN_MONTHLY", "BURN_MONTHS")
-OVERFLOWING = ("BURN_LOSS_TO_REVENUE", "BURN_MULTIPLE", "BURN_RUNWAY", "VAL_ANNUALIZE",
+OVERFLOWING = ("BURN_MULTIPLE", "BURN_RUNWAY", "FX_IMPLIED_RATE", "VAL_ANNUALIZE",
                "VAL_EV_REVENUE", "VAL_MARKET_SHARE", "VAL_PE", "VAL_PREMIUM",
                "VAL_PRICE_FROM_RETURN", "VAL_PS", "VAL_RETURN")
 KNOWN: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
-    (TEXT, BOTH, GUARDED,
-     "BUG: text in a number cell: the core answers #VALUE! before its guards, the formula "
-     "runs its guards first (Excel ranks text above every number), so the error code, or "
-     "the TRUE/FALSE of a check, differs"),
-    (NUMERIC_TEXT, BOTH, (*DATES, "CHECK_AT_LEAST", "CHECK_BETWEEN", "CHECK_CLOSE",
-                          "FX_CONVERT", "FX_RATE", "VAL_DCF", "VAL_IMPLIED_CAGR"),
-     "BUG: numeric text ('12', '2025-06-30'): the core converts it everywhere; Excel "
-     "converts it in arithmetic but compares it as text in the guards"),
-    (NUMERIC_TEXT, (LO,), ("VAL_CAGR",),
-     "BUG: numeric text, and LibreOffice's #NUM! for an underflow to 0"),
-    (EARLY_DATE, BOTH, DATES,
-     "BUG: the core refuses serials before 61 (1900-03-01) with #NUM!; the native formulas "
-     "have no such guard and compute with them"),
-    (PADDED, BOTH, ("FX_CONVERT", "FX_RATE"),
-     "BUG: the core trims ' USD' to USD; the formula's MATCH does not (#N/A)"),
     (CALENDAR_END, (GN,), ("BURN_ANNUAL", "BURN_MONTHLY", "BURN_MONTHS"),
      "ENGINE: Gnumeric's DATEDIF refuses an end past 9999-12-31 (end + 1) with #VALUE!"),
     (EXTREME, (GN,), OVERFLOWING,
@@ -70,25 +55,14 @@ KNOWN: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
     (EXTREME, (LO,), ("VAL_CAGR", "VAL_IMPLIED_CAGR"),
      "ENGINE: LibreOffice answers #NUM! when a power underflows to 0 (the core, like "
      "Excel, gives 0)"),
-    (EXTREME, (GN,), ("VAL_IMPLIED_CAGR", "VAL_YEARS_TO_JUSTIFY"),
+    (EXTREME, (GN,), ("CHECK_CLOSE", "VAL_IMPLIED_CAGR", "VAL_YEARS_TO_JUSTIFY"),
      "ENGINE: Gnumeric computes in extended precision (long double): 1e-300 x 1e-9 does not "
-     "underflow and 1001^1000 does not overflow, where Excel's doubles do"),
+     "underflow and 1001^1000 or 1e300 / 1e-9 does not overflow, where Excel's doubles do"),
     (PLAIN, (GN,), ("VAL_IMPLIED_CAGR",),
      "ENGINE: Gnumeric's extended precision: (1 + 1000)^1000 fits a long double, so it "
      "answers where Excel, LibreOffice and the core overflow to #NUM!"),
     (EXTREME, BOTH, ("VAL_DCF",),
      "ENGINE: LibreOffice's NPV answers #NUM! on underflow; Gnumeric's INDEX on a row"),
-    (EXTREME, (LO,), ("CHECK_CLOSE",),
-     "BUG: CHECK_CLOSE(1e300, 1e-9, t): value/expected overflows; Excel and LibreOffice "
-     "give #NUM!, the core answers FALSE"),
-    (PLAIN, (GN,), ("VAL_DCF",),
-     "ENGINE: Gnumeric's INDEX(one-row range, n) gives #REF! (Excel and LibreOffice take "
-     "the n-th cell), so VAL_DCF's terminal value fails on a row of flows"),
-    (FLOW_BLANKS, BOTH, ("VAL_DCF",),
-     "BUG (issue 8, being fixed): VAL_DCF's formula and the core disagree on blank flows: "
-     "NPV skips blanks, INDEX(f, COUNT(f)) lands on the wrong cell, all blank gives 0"),
-    (FLOW_TEXT, BOTH, ("VAL_DCF",),
-     "BUG (issue 8, being fixed): NPV and COUNT skip text flows; the core answers #VALUE!"),
 )
 
 

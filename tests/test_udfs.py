@@ -16,11 +16,15 @@ import xlfuncs.udfs as udfs
 from xlfuncs.registry import CATALOG, array_constant
 from xlfuncs.story.entries import EXAMPLE_STORY
 
-from .helpers import call, error
+from .helpers import call, error, serial
 
 EXAMPLE = array_constant(EXAMPLE_STORY)
 
-# Every function called once with the article's figures: (args, expected first cell)
+# Every function called once with the article's figures: (args, expected first cell); the
+# args are what Office.js sends, so a date is its serial
+ZHIPU_PERIOD = (serial(dt.date(2022, 1, 1)), serial(dt.date(2025, 6, 30)))
+MINIMAX_PERIOD = (serial(dt.date(2022, 1, 1)), serial(dt.date(2025, 9, 30)))
+NINE_MONTHS_2025 = (serial(dt.date(2025, 1, 1)), serial(dt.date(2025, 9, 30)))
 ARTICLE_CALLS = {
     "FX_RATE": (("USD", "HKD"), 7.8),
     "FX_CONVERT": ((300, "HKD", "USD"), pytest.approx(38.4615384615)),
@@ -38,17 +42,17 @@ ARTICLE_CALLS = {
     "VAL_DCF": (([[100, 110, 121]], 0.1), pytest.approx(272.7272727)),
     "VAL_FAILURE_ADJUSTED": ((100, 0.2, 30), 86.0),
     "VAL_MARKET_SHARE": ((0.191, 993), pytest.approx(0.191 / 993)),
-    "BURN_MONTHS": (("2022-01-01", "2025-06-30"), 42.0),
+    "BURN_MONTHS": (ZHIPU_PERIOD, 42.0),
     "BURN_MONTHLY": ((6238, 44562, 45838), pytest.approx(148.5238095)),
-    "BURN_ANNUAL": ((1320, "2022-01-01", "2025-09-30"), pytest.approx(352.0)),
+    "BURN_ANNUAL": ((1320, *MINIMAX_PERIOD), pytest.approx(352.0)),
     "BURN_NET": ((150, 20), 130.0),
     "BURN_RUNWAY": ((3000, 148.5), pytest.approx(20.2020202)),
-    "BURN_CASH_ZERO_DATE": ((1200, 100, "2026-02-24"),
+    "BURN_CASH_ZERO_DATE": ((1200, 100, serial(dt.date(2026, 2, 24))),
                             {"type": "FormattedNumber", "basicValue": 46442.0,
                              "numberFormat": "yyyy-mm-dd"}),
     "BURN_MULTIPLE": ((150, 50), 3.0),
-    "BURN_LOSS_TO_REVENUE": ((1320, "2025-01-01", "2025-09-30", 53.44, "2025-01-01",
-                              "2025-09-30"), pytest.approx(24.7005988)),
+    "BURN_LOSS_TO_REVENUE": ((1320, *NINE_MONTHS_2025, 53.44, *NINE_MONTHS_2025),
+                             pytest.approx(24.7005988)),
     "BURN_RULE_OF_40": ((0.6, -0.3), pytest.approx(0.3)),
     "DATA_FACT": (("Zhipu", "revenue"), 191.0),
     "DATA_QUALIFIER": (("MiniMax", "market_value"), ">="),
@@ -141,9 +145,14 @@ def test_optional_arguments_left_empty_take_their_defaults() -> None:
 
 
 def test_dates_in_and_out() -> None:
-    dates = call("BURN_CASH_ZERO_DATE", [[1200], [-1]], 100, dt.date(2026, 2, 24).isoformat())
+    dates = call("BURN_CASH_ZERO_DATE", [[1200], [-1]], 100, dt.date(2026, 2, 24))
     assert dates[0][0]["basicValue"] == 46442.0  # 2027-02-24
     assert dates[1][0] == error("Num")
+    # a date typed as text is text, in any format: the reason names the argument
+    with pytest.raises(XlwingsError, match="as_of: expected a date"):
+        call("BURN_CASH_ZERO_DATE", 1200, 100, "2026-02-24")
+    dates = call("BURN_CASH_ZERO_DATE", 1200, 100, [["2026-02-24"], [dt.date(2026, 2, 24)]])
+    assert dates[0][0] == error("Value") and dates[1][0]["basicValue"] == 46442.0
 
 
 def test_tables_spill_with_headers_and_no_index() -> None:

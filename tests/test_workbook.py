@@ -182,8 +182,17 @@ def test_formulas_are_portable(formulas: openpyxl.Workbook) -> None:
     assert count > 300
 
 
-PORTABLE = {"IF", "OR", "AND", "ISNA", "MATCH", "CHOOSE", "INDEX", "DATEDIF", "LN", "NPV",
-            "COUNT", "SUM", "INT", "ABS", "NA", "MAX"}  # the list the README promises
+PORTABLE = {"IF", "OR", "AND", "NOT", "ISNA", "ISNUMBER", "ISTEXT", "MATCH", "CHOOSE", "INDEX",
+            "DATEDIF", "TRIM", "LN", "NPV", "COUNT", "SUM", "SUMPRODUCT", "MAX", "INT", "ABS",
+            "NA"}  # the list the README promises
+
+
+def test_the_readme_promises_exactly_the_portable_functions() -> None:
+    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(
+        encoding="utf-8").split())
+    listed = re.search(r"only functions Sheets documents: ([A-Z, ]+) and ([A-Z]+)\.", text)
+    assert listed is not None
+    assert {*listed.group(1).split(", "), listed.group(2)} == PORTABLE
 
 
 def test_formulas_use_only_functions_every_engine_has(formulas: openpyxl.Workbook) -> None:

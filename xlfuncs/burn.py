@@ -3,8 +3,8 @@
 The article reports cumulative *net losses*, not cash flows, so burn here is a loss-based
 proxy: a net loss includes non-cash items (share-based pay, fair-value changes of
 preferred shares), which can make it far larger than the cash a company spends. Where a
-cash-flow figure is known, pass it instead. Dates are Excel serials, ``date`` objects or
-ISO text; burns and losses are positive numbers (a negative loss is a profit).
+cash-flow figure is known, pass it instead. Dates are Excel serials or ``date`` objects
+(text is never a date); burns and losses are positive numbers (a negative loss is a profit).
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ def _whole_months(start: np.ndarray, end: np.ndarray) -> np.ndarray:
 def burn_months(start_date, end_date):
     """Whole months in a reporting period, counted to the day after its last day.
 
-    >>> burn_months("2022-01-01", "2025-06-30")  # Zhipu's loss period
+    >>> from datetime import date
+    >>> burn_months(date(2022, 1, 1), date(2025, 6, 30))  # Zhipu's loss period
     42.0
-    >>> burn_months("2022-01-01", "2025-09-30")  # MiniMax's loss period
+    >>> burn_months(date(2022, 1, 1), date(2025, 9, 30))  # MiniMax's loss period
     45.0
     """
     return _whole_months(start_date, end_date)
@@ -58,7 +59,8 @@ _PERIOD_GUARDS = (
 def burn_monthly(cumulative_loss, start_date, end_date):
     """Average monthly burn over a period (loss-based proxy): loss / whole months.
 
-    >>> round(burn_monthly(6238, "2022-01-01", "2025-06-30"), 1)  # Zhipu, RMB m a month
+    >>> from datetime import date
+    >>> round(burn_monthly(6238, date(2022, 1, 1), date(2025, 6, 30)), 1)  # Zhipu, RMB m/month
     148.5
     """
     return cumulative_loss / _whole_months(start_date, end_date)
@@ -68,7 +70,8 @@ def burn_monthly(cumulative_loss, start_date, end_date):
 def burn_annual(cumulative_loss, start_date, end_date):
     """Average yearly burn over a period (loss-based proxy): monthly burn x 12.
 
-    >>> round(burn_annual(1320, "2022-01-01", "2025-09-30"), 1)  # MiniMax, US$m a year
+    >>> from datetime import date
+    >>> round(burn_annual(1320, date(2022, 1, 1), date(2025, 9, 30)), 1)  # MiniMax, US$m/year
     352.0
     """
     return burn_monthly.__wrapped__(cumulative_loss, start_date, end_date) * MONTHS_PER_YEAR
@@ -109,7 +112,8 @@ def burn_runway(cash, monthly_burn):
 def burn_cash_zero_date(cash, monthly_burn, as_of):
     """The day the cash runs out: as_of + runway, a month being 365.25 / 12 days.
 
-    >>> burn_cash_zero_date(1200, 100, "2026-02-24")  # 12 months of runway
+    >>> from datetime import date
+    >>> burn_cash_zero_date(1200, 100, date(2026, 2, 24))  # 12 months of runway
     datetime.date(2027, 2, 24)
     """
     return np.floor(as_of + cash / monthly_burn * DAYS_PER_MONTH)
@@ -151,11 +155,13 @@ def burn_loss_to_revenue(loss, loss_start, loss_end, revenue, revenue_start, rev
     and scale. Each figure comes with its period; unless the two periods are the same
     days, the answer is #N/A (a 45-month loss over 9 months of revenue is no ratio).
 
-    >>> burn_loss_to_revenue(300, "2025-01-01", "2025-09-30", 120, "2025-01-01", "2025-09-30")
+    >>> from datetime import date
+    >>> nine_months = (date(2025, 1, 1), date(2025, 9, 30))
+    >>> burn_loss_to_revenue(300, *nine_months, 120, *nine_months)
     2.5
     >>> from xlfuncs import explain
-    >>> explain(burn_loss_to_revenue, 1320, "2022-01-01", "2025-09-30", 53.44, "2025-01-01",
-    ...         "2025-09-30").code  # MiniMax: cumulative loss since 2022, 2025 revenue
+    >>> explain(burn_loss_to_revenue, 1320, date(2022, 1, 1), date(2025, 9, 30), 53.44,
+    ...         *nine_months).code  # MiniMax: cumulative loss since 2022, 2025 revenue
     '#N/A'
     """
     return loss / revenue

@@ -196,17 +196,17 @@ CATALOG: tuple[Entry, ...] = (
     # --- burn -------------------------------------------------------------------------
     _metric("BURN_MONTHS", "Burn", "Whole months in a reporting period (DATEDIF to end + 1)",
             (P_START_DATE, P_END_DATE), burn.burn_months,
-            '=BURN_MONTHS("2022-01-01", "2025-06-30")', "42",
+            "=BURN_MONTHS(DATE(2022,1,1), DATE(2025,6,30))", "42",
             _months, lambda s, e: f"{s}>{e}"),
     _metric("BURN_MONTHLY", "Burn",
             "Average monthly burn over a period (loss-based proxy: losses include non-cash items)",
             (P_LOSS, P_START_DATE, P_END_DATE), burn.burn_monthly,
-            '=BURN_MONTHLY(6238, "2022-01-01", "2025-06-30")', "148.5 (RMB m, Zhipu)",
+            "=BURN_MONTHLY(6238, DATE(2022,1,1), DATE(2025,6,30))", "148.5 (RMB m, Zhipu)",
             lambda x, s, e: f"{x}/{_months(s, e)}",
             lambda x, s, e: f"{s}>{e}", lambda x, s, e: f"{_months(s, e)}=0"),
     _metric("BURN_ANNUAL", "Burn", "Average yearly burn over a period (loss-based proxy)",
             (P_LOSS, P_START_DATE, P_END_DATE), burn.burn_annual,
-            '=BURN_ANNUAL(1320, "2022-01-01", "2025-09-30")', "352 (US$m, MiniMax)",
+            "=BURN_ANNUAL(1320, DATE(2022,1,1), DATE(2025,9,30))", "352 (US$m, MiniMax)",
             lambda x, s, e: f"{x}/{_months(s, e)}*12",
             lambda x, s, e: f"{s}>{e}", lambda x, s, e: f"{_months(s, e)}=0"),
     _metric("BURN_NET", "Burn", "Net burn: gross burn - cash revenue (negative: generates cash)",
@@ -218,7 +218,7 @@ CATALOG: tuple[Entry, ...] = (
             lambda c, b: f"{c}/{b}", lambda c, b: f"{c}<0", lambda c, b: f"{b}<=0"),
     _metric("BURN_CASH_ZERO_DATE", "Burn", "The date the cash runs out at the current burn",
             (P_CASH, P_BURN, Param("as_of", "Date the cash balance was measured", "date")),
-            burn.burn_cash_zero_date, '=BURN_CASH_ZERO_DATE(1200, 100, "2026-02-24")',
+            burn.burn_cash_zero_date, "=BURN_CASH_ZERO_DATE(1200, 100, DATE(2026,2,24))",
             "2027-02-24",
             lambda c, b, a: f"INT({a}+{c}/{b}*(365.25/12))",
             lambda c, b, a: f"{c}<0", lambda c, b, a: f"{b}<=0",
@@ -239,8 +239,8 @@ CATALOG: tuple[Entry, ...] = (
              Param("revenue_start", "First day of the revenue's period", "date"),
              Param("revenue_end", "Last day of the revenue's period", "date")),
             burn.burn_loss_to_revenue,
-            '=BURN_LOSS_TO_REVENUE(300, "2025-01-01", "2025-09-30", 120, "2025-01-01", '
-            '"2025-09-30")', "2.5",
+            "=BURN_LOSS_TO_REVENUE(300, DATE(2025,1,1), DATE(2025,9,30), 120, DATE(2025,1,1), "
+            "DATE(2025,9,30))", "2.5",
             lambda x, ls, le, r, rs, re: f"{x}/{r}",
             lambda x, ls, le, r, rs, re: f"{ls}>{le}",
             lambda x, ls, le, r, rs, re: f"OR(INT({ls})<>INT({rs}),INT({le})<>INT({re}))",
@@ -326,20 +326,27 @@ def entry(name: str) -> Entry:
 
 
 def example_arguments(item: Entry) -> list[Any]:
-    """The arguments of a catalog example formula, as Python values.
+    """The arguments of a catalog example formula, as Python values; ``DATE(y,m,d)`` is
+    a ``datetime.date``.
 
     >>> example_arguments(entry("VAL_DCF"))
     [[[100.0, 110.0, 121.0]], 0.1]
+    >>> example_arguments(entry("BURN_MONTHS"))
+    [datetime.date(2022, 1, 1), datetime.date(2025, 6, 30)]
     """
+    import datetime as dt
     import re
 
     inside = re.fullmatch(rf"={item.name}\((.*)\)", item.example)
     if inside is None:
         raise ValueError(f"{item.name}: example {item.example!r} is not a call of it")
     arguments: list[Any] = []
-    for part in re.findall(r'\s*(?:"[^"]*"|\{[^}]*\}|[^,]+)', inside.group(1)):
+    for part in re.findall(r'\s*(?:"[^"]*"|\{[^}]*\}|DATE\([^)]*\)|[^,]+)', inside.group(1)):
         text = part.strip()
-        if text.startswith('"'):
+        day = re.fullmatch(r"DATE\((\d+),\s*(\d+),\s*(\d+)\)", text)
+        if day is not None:
+            arguments.append(dt.date(*(int(n) for n in day.groups())))
+        elif text.startswith('"'):
             arguments.append(text.strip('"'))
         elif text.startswith("{"):
             arguments.append(array_constant(text))
