@@ -1,0 +1,100 @@
+"""Every native formula of the registry, checked where no spreadsheet engine is installed.
+
+The engines (tests/test_engines.py, tests/test_registry_grid.py) prove the formulas
+compute what the core computes; they skip outside CI when LibreOffice or Gnumeric is
+missing. These checks run everywhere, in milliseconds: each formula parses with
+openpyxl's tokenizer, its brackets balance, it calls only functions every engine has
+with an argument count each accepts, it refers to nothing but its own arguments, and no
+Python text ("None", "nan", a template marker) leaked into it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from openpyxl.formula.tokenizer import Tokenizer
+
+from xlfuncs.registry import BY_NAME, EXCEL_ERROR, Entry
+
+from .test_workbook import PORTABLE
+
+# how many arguments each function takes (Excel's, which LibreOffice and Gnumeric share)
+ARITY = {"IF": (2, 3), "OR": (1, 255), "AND": (1, 255), "NOT": (1, 1), "ISNA": (1, 1),
+         "ISNUMBER": (1, 1), "ISTEXT": (1, 1), "ISERROR": (1, 1), "ISLOGICAL": (1, 1),
+         "ISBLANK": (1, 1), "MATCH": (2, 3), "CHOOSE": (2, 255), "INDEX": (2, 3),
+         "DATEDIF": (3, 3), "LN": (1, 1), "NPV": (2, 255), "COUNT": (1, 255),
+         "COUNTA": (1, 255), "COUNTBLANK": (1, 1), "ROWS": (1, 1), "COLUMNS": (1, 1),
+         "SUM": (1, 255), "SUMPRODUCT": (1, 255), "INT": (1, 1), "ABS": (1, 1),
+         "NA": (0, 0), "TRIM": (1, 1), "MAX": (1, 255), "MIN": (1, 255), "ROW": (0, 1),
+         "COLUMN": (0, 1), "OFFSET": (3, 5), "N": (1, 1)}
+ERRORS = {"#VALUE!", "#NUM!", "#DIV/0!", "#N/A"}
+
+
+def with_native_formula() -> list[Entry]:
+    return [e for e in BY_NAME.values() if e.excel_body is not None]
+
+
+def references(item: Entry) -> list[str]:
+    """A distinct reference for each argument (a 4-cell row for a range)."""
+    return [f"{'A' if p.kind != 'range' else 'G'}{i + 1}" + (
+        f":J{i + 1}" if p.kind == "range" else "") for i, p in enumerate(item.params)]
+
+
+def calls(formula: str) -> list[tuple[str, int]]:
+    """(function, argument count) of every call in a formula (array constants' commas
+    are not argument separators)."""
+    stack: list[list[Any]] = []  # [name, separators, has an argument]; name None: {...}
+    found: list[tuple[str, int]] = []
+    for token in Tokenizer(formula).items:
+        if token.type in ("FUNC", "ARRAY") and token.subtype == "OPEN":
+            if stack:
+                stack[-1][2] = True
+            stack.append([token.value[:-1].upper() if token.type == "FUNC" else None, 0,
+                          False])
+            continue
+        if token.type in ("FUNC", "ARRAY") and token.subtype == "CLOSE":
+            name, separators, has_argument = stack.pop()
+            if name is not None:
+                found.append((name, separators + (1 if has_argument or separators else 0)))
+            continue
+        if stack and token.type == "SEP" and token.subtype == "ARG":
+            stack[-1][1] += 1
+        elif stack:
+            stack[-1][2] = True
+    assert not stack, f"unclosed call in {formula}"
+    return found
+
+
+@pytest.mark.parametrize("item", with_native_formula(), ids=lambda e: e.name)
+@pytest.mark.parametrize("blank_takes_default", [True, False])
+def test_each_formula_parses_and_calls_portable_functions_correctly(
+        item: Entry, blank_takes_default: bool) -> None:
+    refs = references(item)
+    formula = item.excel(*refs, blank_takes_default=blank_takes_default)
+    assert formula.startswith("=") and formula.count("(") == formula.count(")"), formula
+    for leaked in ("None", "nan", "inf", "§", "¤", "{}", "'"):
+        assert leaked not in formula, (leaked, formula)
+    for name, count in calls(formula):
+        assert name in PORTABLE | {"NA"}, (name, formula)
+        low, high = ARITY[name]
+        assert low <= count <= high, (name, count, formula)
+    tokens = Tokenizer(formula).items
+    used = {t.value for t in tokens if t.type == "OPERAND" and t.subtype == "RANGE"}
+    assert used <= set(refs), (used - set(refs), formula)
+    assert {r for r, p in zip(refs, item.params, strict=True) if not p.optional} <= used, (
+        "a required argument is never used", formula)
+    errors = {t.value for t in tokens if t.type == "OPERAND" and t.subtype == "ERROR"}
+    assert errors <= ERRORS, errors
+    # every guard's error is in the formula as often as the core has guards with that code
+    expected = Counter(EXCEL_ERROR[code] for code in item.guard_codes)
+    for code, count in expected.items():
+        if code != "NA()":
+            assert formula.count(code) >= count, (code, formula)
+
+
+def test_the_checks_cover_every_entry_with_a_native_formula() -> None:
+    names = {e.name for e in with_native_formula()}
+    assert {"VAL_PS", "VAL_DCF", "BURN_MONTHS", "FX_CONVERT", "CHECK_CLOSE",
+            "DATA_IN_BILLIONS", "STORY_GROWTH", "STORY_TERMINAL_VALUE"} <= names
