@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from xlfuncs.workbook import workbook_bytes
+from xlfuncs.workbook import SHEETS, workbook_bytes
 
 from .workbook_diff import CellChange, describe, diff_workbooks
 
@@ -35,6 +35,11 @@ def edited(content: bytes, edits: dict[str, list[tuple[bytes, bytes]]]) -> bytes
     return buffer.getvalue()
 
 
+def part(title: str) -> str:
+    """The zip part of a sheet: sheets are written in SHEETS order, sheet1.xml first."""
+    return f"xl/worksheets/sheet{SHEETS.index(title) + 1}.xml"
+
+
 def cell_xml(content: bytes, part: str, ref: str) -> bytes:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         xml = archive.read(part)
@@ -48,18 +53,18 @@ def test_identical_workbooks_have_no_difference(original: bytes) -> None:
 
 
 def test_a_changed_cached_value_a_formula_and_a_text_are_each_named(original: bytes) -> None:
-    # sheet4 is Valuation, sheet2 Inputs (the workbook's order): E6 is MiniMax's HK$ value
-    value_cell = cell_xml(original, "xl/worksheets/sheet4.xml", "E6")
+    # E6 of Valuation is MiniMax's HK$ value
+    value_cell = cell_xml(original, part("Valuation"), "E6")
     assert value_cell.endswith(b"<v>300</v></c>")
-    formula_cell = cell_xml(original, "xl/worksheets/sheet9.xml", "D6")  # Checks
+    formula_cell = cell_xml(original, part("Checks"), "D6")
     formula = re.search(rb"<f>(.*?)</f>", formula_cell).group(1)  # type: ignore[union-attr]
-    title = cell_xml(original, "xl/worksheets/sheet2.xml", "A1")
+    title = cell_xml(original, part("Inputs"), "A1")
     assert b">Inputs<" in title
     changed = edited(original, {
-        "xl/worksheets/sheet4.xml": [(value_cell, value_cell.replace(b"<v>300<", b"<v>301<"))],
-        "xl/worksheets/sheet9.xml": [(formula_cell, formula_cell.replace(
+        part("Valuation"): [(value_cell, value_cell.replace(b"<v>300<", b"<v>301<"))],
+        part("Checks"): [(formula_cell, formula_cell.replace(
             b"<f>" + formula, b"<f>" + formula + b"+0"))],
-        "xl/worksheets/sheet2.xml": [(title, title.replace(b">Inputs<", b">Inputz<"))],
+        part("Inputs"): [(title, title.replace(b">Inputs<", b">Inputz<"))],
     })
     diff = diff_workbooks(original, changed)
     assert [(c.sheet, c.ref) for c in diff.cells] == [
@@ -82,10 +87,10 @@ def test_a_changed_cached_value_a_formula_and_a_text_are_each_named(original: by
 
 def test_the_message_lists_at_most_the_limit_and_counts_the_rest(original: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(original)) as archive:
-        burn = archive.read("xl/worksheets/sheet5.xml")
+        burn = archive.read(part("Burn"))
     numbers = re.findall(rb'<c r="[A-Z]+\d+"[^>]*><f>[^<]*</f><v>[0-9.]+</v></c>', burn)[:25]
     assert len(numbers) == 25
-    changed = edited(original, {"xl/worksheets/sheet5.xml": [
+    changed = edited(original, {part("Burn"): [
         (cell, cell.replace(b"</v>", b"1</v>")) for cell in numbers]})
     diff = diff_workbooks(original, changed)
     assert len(diff.cells) == 25 and {c.sheet for c in diff.cells} == {"Burn"}
@@ -94,9 +99,9 @@ def test_the_message_lists_at_most_the_limit_and_counts_the_rest(original: bytes
 
 
 def test_a_removed_cell_a_new_sheet_and_other_parts_are_reported(original: bytes) -> None:
-    value_cell = cell_xml(original, "xl/worksheets/sheet4.xml", "E6")
+    value_cell = cell_xml(original, part("Valuation"), "E6")
     changed = edited(original, {
-        "xl/worksheets/sheet4.xml": [(value_cell, b"")],
+        part("Valuation"): [(value_cell, b"")],
         "xl/styles.xml": [(b"<cellXfs", b"<!-- x --><cellXfs")]})
     diff = diff_workbooks(original, changed)
     assert diff.cells == [CellChange("Valuation", "E6", diff.cells[0].old, None)]
