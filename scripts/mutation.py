@@ -120,6 +120,24 @@ def _looks_like_formula(text: str) -> bool:
     return bool(re.search(r"[A-Z]{2,}\(|[<>=*/^]|[A-Za-z]\d", text))
 
 
+def _annotations(tree: ast.AST) -> set[int]:
+    """Nodes inside type annotations: with ``from __future__ import annotations`` they are
+    never evaluated, so their mutants are equivalent by construction."""
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        parts: list[ast.AST | None] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts.append(node.returns)
+        elif isinstance(node, ast.arg):
+            parts.append(node.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            parts.append(node.annotation)
+        for part in parts:
+            if part is not None:
+                inside.update(id(child) for child in ast.walk(part))
+    return inside
+
+
 def _in_code(tree: ast.AST) -> set[int]:
     """The nodes inside a function or lambda (for modules whose other text is data)."""
     inside: set[int] = set()
@@ -135,7 +153,7 @@ def mutants(path: Path, relative: str, code_only: bool = False) -> list[Mutant]:
     text = path.read_text("utf-8")
     tree = ast.parse(text)
     lines = _offsets(text)
-    skip = _docstrings(tree)
+    skip = _docstrings(tree) | _annotations(tree)
     code = _in_code(tree) if code_only else None
     found: list[Mutant] = []
 
@@ -159,7 +177,7 @@ def mutants(path: Path, relative: str, code_only: bool = False) -> list[Mutant]:
             add(lo + index, lo + index + len(old), new)
 
     for node in ast.walk(tree):
-        if code is not None and id(node) not in code:
+        if (code is not None and id(node) not in code) or id(node) in skip:
             continue
         if isinstance(node, ast.BinOp) and type(node.op) in BINARY:
             old, new = BINARY[type(node.op)]
@@ -309,6 +327,8 @@ def _pytest_verdicts(module: str, found: list[Mutant], original: str, tests: lis
         mutant, worker = running.pop(pid)
         code = os.waitstatus_to_exitcode(status)
         results[mutant] = {0: "killed", 1: "survived", 2: "timeout"}.get(code, "killed")
+        if results[mutant] == "survived":
+            print(f"  survived: {mutant.label}", flush=True)
         (worker / module).write_text(original, "utf-8")
         free.append(worker)
         if progress:
@@ -389,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         report.append(result)
         print(f"{module}: {result['killed']}/{result['mutants']} killed "
               f"({result['score']}%), {result['seconds']} s")
-        for survivor in result["survivors"]:  # type: ignore[attr-defined]
-            print(f"  survived: {survivor['label']}")
+        if args.json:  # after each module, so a long run that is stopped keeps its results
+            args.json.write_text(json.dumps(report, indent=1))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
