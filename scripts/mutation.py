@@ -248,6 +248,10 @@ def _operator_index(gap: str, operator: str) -> int:
 def _prepare_parent() -> None:
     """Import what every test run needs, once, so that forks start warm (xlfuncs itself is
     imported fresh by each mutant from its own copy)."""
+    # No bytecode cache: a mutant of the same size written in the same second as the code
+    # before it would otherwise run the stale .pyc (Python checks size and mtime only).
+    sys.dont_write_bytecode = True
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
     os.environ["XLWINGS_ON_SERVER"] = "true"
     os.environ.setdefault("HYPOTHESIS_PROFILE", "default")
