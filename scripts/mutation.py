@@ -116,8 +116,13 @@ def _formula_literal_mutants(source: str, base: int) -> Iterator[tuple[int, int,
         i += 1
 
 
-def _looks_like_formula(text: str) -> bool:
-    return bool(re.search(r"[A-Z]{2,}\(|[<>=*/^]|[A-Za-z]\d", text))
+def _looks_like_formula(text: str, code_only: bool) -> bool:
+    """Excel formula text: a function call or a leading '='; in the registry's lambdas
+    (code_only) also a bare expression such as '{e}/{s}-1'. Elsewhere an operator in a
+    string is prose ('P/S is not meaningful')."""
+    if re.search(r"[A-Z]{2,}\(|^=", text):
+        return True
+    return code_only and bool(re.search(r"[<>=*/^+-]", text))
 
 
 def _annotations(tree: ast.AST) -> set[int]:
@@ -206,7 +211,7 @@ def mutants(path: Path, relative: str, code_only: bool = False) -> list[Mutant]:
                 add(start, end, str(value + 1))
             elif isinstance(value, float):
                 add(start, end, repr(value + 1) if value else "1.0")
-            elif isinstance(value, str) and _looks_like_formula(value):
+            elif isinstance(value, str) and _looks_like_formula(value, code_only):
                 for lo, hi, _, new in _formula_literal_mutants(text[start:end], start):
                     add(lo, hi, new)
             elif isinstance(value, str) and len(value) <= SHORT_STRING:
@@ -218,7 +223,7 @@ def mutants(path: Path, relative: str, code_only: bool = False) -> list[Mutant]:
             end = offset(node.end_lineno, node.end_col_offset)  # type: ignore[arg-type]
             source = text[start:end]
             literal = re.sub(r"\{[^{}]*\}", "", source)
-            if _looks_like_formula(literal):
+            if _looks_like_formula(literal, code_only):
                 for lo, hi, _, new in _formula_literal_mutants(source, start):
                     add(lo, hi, new)
     # constants inside f-strings are reported at the f-string's position: drop overlaps
