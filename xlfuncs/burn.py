@@ -50,7 +50,7 @@ def burn_months(start_date, end_date):
 
 _PERIOD_GUARDS = (
     Guard(NUM, _START_AFTER_END, lambda x, s, e: s > e),
-    Guard(DIV0, "the period is shorter than one whole month", lambda x, s, e:
+    Guard(DIV0, "start_date to end_date is shorter than one whole month", lambda x, s, e:
           _whole_months(s, e) == 0),
 )
 

@@ -80,7 +80,7 @@ def fx_convert(amount, from_currency, to_currency, usd_hkd=USD_HKD_DEFAULT,
 
 @metric(
     Guard(DIV0, "base_amount is zero: no rate is implied", lambda q, b: b == 0),
-    Guard(NUM, "amounts must be positive to imply an exchange rate",
+    Guard(NUM, "quote_amount and base_amount must be positive to imply an exchange rate",
           lambda q, b: (q < 0) | (b < 0)),
 )
 def fx_implied_rate(quote_amount, base_amount):

@@ -1,0 +1,147 @@
+"""Every guard at its edge, and every reason naming what to fix.
+
+Mutation testing (scripts/mutation.py) showed that the suite tested most guards only
+far from their edge: ``market_cap < 0`` could become ``market_cap <= 0`` or
+``market_cap < 1`` and nothing failed. Here each guard meets the values on both sides
+of its edge: exactly at it (0 where a zero is allowed, -100% where a fall to nothing is
+allowed) and just inside (0.5, where a constant moved by one would refuse it). The
+expected numbers are worked by hand, the arithmetic beside each.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pytest
+
+import xlfuncs as xf
+from xlfuncs import fx
+from xlfuncs.errors import DIV0, NUM
+from xlfuncs.registry import BY_NAME
+from xlfuncs.story.model import LABELS
+
+VALUES: list[tuple[str, tuple[Any, ...], float]] = [
+    # VAL_RETURN(start, end) = end / start - 1
+    ("val_return", (0.5, 0.0), -1.0),        # end 0 is a total loss, not an error
+    ("val_return", (1.0, 2.0), 1.0),         # start 1: 2/1 - 1
+    ("val_return", (2.0, 0.5), -0.75),       # 0.5/2 - 1
+    # VAL_PRICE_FROM_RETURN(start, r) = start x (1 + r)
+    ("val_price_from_return", (0.0, 1.0), 0.0),
+    ("val_price_from_return", (0.5, 1.0), 1.0),
+    ("val_price_from_return", (10.0, -1.0), 0.0),   # -100%: the price falls to nothing
+    ("val_price_from_return", (10.0, -0.5), 5.0),
+    # VAL_CAGR(start, end, years) = (end / start)^(1 / years) - 1
+    ("val_cagr", (1.0, 4.0, 0.5), 15.0),     # 4^2 - 1
+    ("val_cagr", (1.0, 4.0, 2.0), 1.0),      # 4^0.5 - 1
+    ("val_cagr", (1.0, 0.0, 2.0), -1.0),     # end 0: -100%
+    ("val_cagr", (0.5, 2.0, 2.0), 1.0),      # 4^0.5 - 1
+    ("val_cagr", (2.0, 0.5, 2.0), -0.5),     # 0.25^0.5 - 1
+    # VAL_ANNUALIZE(amount, months) = amount x 12 / months
+    ("val_annualize", (6.0, 0.5), 144.0),
+    ("val_annualize", (6.0, 1.0), 72.0),
+    # VAL_PS / VAL_PE(market_cap, x) = market_cap / x
+    ("val_ps", (0.0, 2.0), 0.0), ("val_ps", (0.5, 2.0), 0.25), ("val_ps", (2.0, 0.5), 4.0),
+    ("val_ps", (2.0, 1.0), 2.0),
+    ("val_pe", (0.0, 2.0), 0.0), ("val_pe", (0.5, 2.0), 0.25), ("val_pe", (3.0, 0.5), 6.0),
+    ("val_pe", (3.0, 1.0), 3.0),
+    # VAL_EV(market_cap, debt, cash) = market_cap + debt - cash
+    ("val_ev", (0.0, 1.0, 2.0), -1.0), ("val_ev", (0.5, 0.0, 0.0), 0.5),
+    # VAL_EV_REVENUE(ev, revenue) = ev / revenue (a negative EV is allowed)
+    ("val_ev_revenue", (3.0, 0.5), 6.0), ("val_ev_revenue", (3.0, 1.0), 3.0),
+    ("val_ev_revenue", (-3.0, 2.0), -1.5),
+    # VAL_PREMIUM(multiple, peer) = multiple / peer - 1
+    ("val_premium", (0.0, 2.0), -1.0), ("val_premium", (0.5, 1.0), -0.5),
+    ("val_premium", (3.0, 0.5), 5.0), ("val_premium", (2.0, 1.0), 1.0),
+    # VAL_IMPLIED_CAGR(mc, revenue, target, years, rate) = (mc (1+rate)^years / target /
+    # revenue)^(1/years) - 1
+    ("val_implied_cagr", (0.0, 1.0, 1.0, 1.0, 0.0), -1.0),
+    ("val_implied_cagr", (0.5, 1.0, 1.0, 1.0, 0.0), -0.5),
+    ("val_implied_cagr", (4.0, 1.0, 1.0, 0.5, 0.0), 15.0),      # 4^2 - 1
+    ("val_implied_cagr", (1.0, 0.5, 1.0, 1.0, 0.0), 1.0),       # 1/0.5 - 1
+    ("val_implied_cagr", (2.0, 1.0, 1.0, 1.0, 0.0), 1.0),
+    ("val_implied_cagr", (1.0, 1.0, 0.5, 1.0, 0.0), 1.0),       # 1/0.5 - 1
+    ("val_implied_cagr", (1.0, 1.0, 1.0, 1.0, -0.5), -0.5),     # 0.5 - 1
+    # VAL_YEARS_TO_JUSTIFY(mc, revenue, target, growth, rate): 0 at or below the target,
+    # else ln(mc / (target revenue)) / ln((1 + growth) / (1 + rate))
+    ("val_years_to_justify", (4.0, 1.0, 1.0, 1.0, 0.0), 2.0),   # ln 4 / ln 2
+    ("val_years_to_justify", (8.0, 1.0, 1.0, 1.0, 0.0), 3.0),   # ln 8 / ln 2
+    ("val_years_to_justify", (4.0, 1.0, 1.0, 1.0, -0.5), 1.0),  # ln 4 / ln 4
+    ("val_years_to_justify", (4.0, 1.0, 1.0, -0.5, -0.75), 2.0),  # ln 4 / ln(0.5/0.25)
+    ("val_years_to_justify", (4.0, 0.5, 2.0, 1.0, 0.0), 2.0),   # ratio 4/(2 x 0.5) = 4
+    ("val_years_to_justify", (0.5, 1.0, 1.0, 0.1, 0.2), 0.0),   # already below the target
+    ("val_years_to_justify", (1.0, 1.0, 1.0, 0.1, 0.2), 0.0),   # exactly at the target
+    # VAL_FAILURE_ADJUSTED(value, p, distress) = value (1 - p) + distress p
+    ("val_failure_adjusted", (100.0, 0.0, 30.0), 100.0),
+    ("val_failure_adjusted", (100.0, 1.0, 30.0), 30.0),
+    ("val_failure_adjusted", (100.0, 0.5, 30.0), 65.0),
+    # VAL_MARKET_SHARE(revenue, market) = revenue / market
+    ("val_market_share", (1.0, 0.5), 2.0), ("val_market_share", (1.0, 1.0), 1.0),
+    ("val_market_share", (0.0, 2.0), 0.0),
+    # FX_RATE / FX_CONVERT with rates below 1 (a rate is any positive number)
+    ("fx_rate", ("USD", "HKD", 0.5, 6.91), 0.5),
+    ("fx_rate", ("USD", "CNY", 7.8, 0.5), 0.5),
+    ("fx_rate", ("HKD", "CNY", 1.0, 1.0), 1.0),
+    ("fx_convert", (10.0, "CNY", "HKD", 0.5, 0.25), 20.0),   # 10 / 0.25 x 0.5
+    # FX_IMPLIED_RATE(quote, base) = quote / base
+    ("fx_implied_rate", (0.0, 5.0), 0.0), ("fx_implied_rate", (0.5, 1.0), 0.5),
+    ("fx_implied_rate", (2.0, 0.5), 4.0), ("fx_implied_rate", (3.0, 1.0), 3.0),
+]
+
+ERRORS: list[tuple[str, tuple[Any, ...], str]] = [
+    ("val_return", (0.0, 1.0), DIV0), ("val_return", (-1.0, 1.0), NUM),
+    ("val_return", (1.0, -1.0), NUM),
+    ("val_price_from_return", (-1.0, 1.0), NUM), ("val_price_from_return", (1.0, -1.5), NUM),
+    ("val_cagr", (1.0, 4.0, 0.0), NUM), ("val_cagr", (0.0, 4.0, 1.0), DIV0),
+    ("val_cagr", (-1.0, 4.0, 1.0), NUM), ("val_cagr", (1.0, -4.0, 1.0), NUM),
+    ("val_annualize", (6.0, 0.0), NUM),
+    ("val_ps", (-1.0, 2.0), NUM), ("val_ps", (1.0, 0.0), DIV0), ("val_ps", (1.0, -2.0), NUM),
+    ("val_ev", (-1.0, 0.0, 0.0), NUM),
+    ("val_ev_revenue", (1.0, 0.0), DIV0), ("val_ev_revenue", (1.0, -1.0), NUM),
+    ("val_premium", (1.0, 0.0), DIV0), ("val_premium", (-1.0, 1.0), NUM),
+    ("val_premium", (1.0, -1.0), NUM),
+    ("val_implied_cagr", (1.0, 1.0, 1.0, 0.0, 0.0), NUM),
+    ("val_implied_cagr", (1.0, 1.0, 0.0, 1.0, 0.0), NUM),
+    ("val_implied_cagr", (1.0, 1.0, 1.0, 1.0, -1.0), NUM),
+    ("val_years_to_justify", (2.0, 1.0, 1.0, 0.5, 0.5), NUM),    # growth = rate: never
+    ("val_years_to_justify", (2.0, 1.0, 1.0, -1.0, 0.0), NUM),
+    ("val_failure_adjusted", (100.0, -0.1, 30.0), NUM),
+    ("val_failure_adjusted", (100.0, 1.1, 30.0), NUM),
+    ("val_market_share", (1.0, 0.0), DIV0), ("val_market_share", (1.0, -1.0), NUM),
+    ("fx_rate", ("USD", "HKD", 0.0, 6.91), NUM), ("fx_rate", ("USD", "CNY", 7.8, 0.0), NUM),
+    ("fx_implied_rate", (1.0, 0.0), DIV0), ("fx_implied_rate", (-1.0, 1.0), NUM),
+    ("fx_implied_rate", (1.0, -1.0), NUM),
+]
+
+
+def function(name: str) -> Any:
+    return getattr(xf, name, None) or getattr(fx, name)  # FX_IMPLIED_RATE is workbook-only
+
+
+@pytest.mark.parametrize(("name", "args", "expected"), VALUES,
+                         ids=[f"{n}{a}" for n, a, _ in VALUES])
+def test_a_guard_lets_through_what_is_at_its_edge(name: str, args: tuple[Any, ...],
+                                                  expected: float) -> None:
+    answer = function(name)(*args)
+    assert math.isclose(answer, expected, rel_tol=1e-12, abs_tol=1e-15), (answer, expected)
+
+
+@pytest.mark.parametrize(("name", "args", "code"), ERRORS,
+                         ids=[f"{n}{a}" for n, a, _ in ERRORS])
+def test_a_guard_refuses_what_is_past_its_edge(name: str, args: tuple[Any, ...],
+                                               code: str) -> None:
+    answer = xf.explain(function(name), *args)
+    assert answer.code == code, answer
+
+
+def test_every_reason_names_the_argument_to_fix() -> None:
+    """A reason says which argument is wrong, by the name Excel shows for it (or, for a
+    story step, the story's label), so that a person knows which cell to change."""
+    for item in BY_NAME.values():
+        guards = getattr(item.func, "guards", ())
+        names = [p.name for p in item.params] + (
+            list(LABELS) if item.name.startswith("STORY_") else [])
+        for guard in guards:
+            assert any(re.search(rf"\b{re.escape(n)}\b", guard.reason) for n in names), (
+                item.name, guard.reason)
