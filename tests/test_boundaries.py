@@ -132,7 +132,8 @@ def test_a_guard_lets_through_what_is_at_its_edge(name: str, args: tuple[Any, ..
 def test_a_guard_refuses_what_is_past_its_edge(name: str, args: tuple[Any, ...],
                                                code: str) -> None:
     answer = xf.explain(function(name), *args)
-    assert answer.code == code, answer
+    # the guard's own error, not the overflow check that would catch some of these later
+    assert answer.code == code and "too large" not in answer.reason, answer
 
 
 def test_every_reason_names_the_argument_to_fix() -> None:
