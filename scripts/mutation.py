@@ -350,10 +350,15 @@ def _pytest_verdicts(module: str, found: list[Mutant], original: str, tests: lis
 
 def run_module(module: str, tests: list[str], deselect: list[str], jobs: int,
                progress: bool, code_only: bool = False, formulas: bool = False,
-               sample: int = 0) -> dict[str, object]:
+               sample: int = 0, earlier: dict[str, object] | None = None) -> dict[str, object]:
     found = mutants(ROOT / module, module, code_only)
     if sample > 1:
         found = found[::sample]
+    total = len(found)
+    if earlier is not None:  # only what survived then; the rest stays killed
+        total = int(earlier["mutants"])  # type: ignore[call-overload]
+        labels = {s["label"] for s in earlier["survivors"]}  # type: ignore[attr-defined]
+        found = [m for m in found if m.label in labels]
     original = (ROOT / module).read_text("utf-8")
     with tempfile.TemporaryDirectory(prefix="xlfuncs-mutation-") as scratch:
         workers = [Path(scratch) / f"w{i}" for i in range(jobs)]
@@ -377,9 +382,9 @@ def run_module(module: str, tests: list[str], deselect: list[str], jobs: int,
         else:
             results = by_tests(found)
     survivors = [m for m in found if results[m] == "survived"]
-    killed = len(found) - len(survivors)
-    return {"module": module, "mutants": len(found), "killed": killed,
-            "score": round(100 * killed / len(found), 1) if found else 100.0,
+    killed = total - len(survivors)
+    return {"module": module, "mutants": total, "killed": killed,
+            "score": round(100 * killed / total, 1) if total else 100.0,
             "baseline_seconds": round(seconds, 2),
             "seconds": round(time.monotonic() - started, 1),
             "survivors": [asdict(m) | {"label": m.label} for m in survivors]}
@@ -395,8 +400,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="only list the mutants")
     parser.add_argument("--sample", type=int, default=0,
                         help="only every N-th mutant (a quick look, not a score)")
+    parser.add_argument("--retest", type=Path, metavar="RESULTS.json",
+                        help="only the survivors of an earlier run (after new tests); "
+                             "the score counts the earlier run's killed mutants as killed")
     args = parser.parse_args(argv)
-    modules = args.modules or list(config["modules"])
+    earlier = ({r["module"]: r for r in json.loads(args.retest.read_text()) if "mutants" in r}
+               if args.retest else {})
+    modules = args.modules or (list(earlier) if earlier else list(config["modules"]))
     code_only = set(config.get("code_only", []))
     formulas = set(config.get("formulas", []))
     if args.list:
@@ -410,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             result = run_module(module, config["modules"][module],
                                 config.get("deselect", []), args.jobs, sys.stderr.isatty(),
-                                module in code_only, module in formulas, args.sample)
+                                module in code_only, module in formulas, args.sample,
+                                earlier.get(module))
         except SystemExit as refusal:  # its tests fail unmutated: say so, go on
             print(f"{module}: not run: {refusal}")
             report.append({"module": module, "error": str(refusal)})
