@@ -10,6 +10,7 @@ expected numbers are worked by hand, the arithmetic beside each.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Any
@@ -89,6 +90,28 @@ VALUES: list[tuple[str, tuple[Any, ...], float]] = [
     ("fx_implied_rate", (2.0, 0.5), 4.0), ("fx_implied_rate", (3.0, 1.0), 3.0),
 ]
 
+JAN1, JAN30, JAN31, DEC31 = (dt.date(2025, 1, 1), dt.date(2025, 1, 30), dt.date(2025, 1, 31),
+                             dt.date(2025, 12, 31))
+VALUES += [
+    # BURN_MONTHS: a one-day period has 0 whole months, not an error
+    ("burn_months", (JAN1, JAN1), 0.0), ("burn_months", (JAN1, JAN31), 1.0),
+    # BURN_MONTHLY(loss, start, end) = loss / whole months; BURN_ANNUAL = that x 12
+    ("burn_monthly", (100.0, JAN1, JAN31), 100.0),
+    ("burn_annual", (100.0, JAN1, DEC31), 100.0),       # 100 / 12 months x 12
+    ("burn_annual", (100.0, JAN1, JAN31), 1200.0),      # 100 / 1 month x 12
+    # BURN_RUNWAY(cash, burn) = cash / burn
+    ("burn_runway", (0.0, 10.0), 0.0), ("burn_runway", (0.5, 1.0), 0.5),
+    ("burn_runway", (10.0, 0.5), 20.0), ("burn_runway", (10.0, 1.0), 10.0),
+    # BURN_MULTIPLE(net_burn, new_revenue) = net_burn / new_revenue
+    ("burn_multiple", (0.0, 1.0), 0.0), ("burn_multiple", (0.5, 1.0), 0.5),
+    ("burn_multiple", (3.0, 0.5), 6.0), ("burn_multiple", (2.0, 1.0), 2.0),
+    # BURN_LOSS_TO_REVENUE over one period = loss / revenue
+    ("burn_loss_to_revenue", (300.0, JAN1, JAN31, 120.0, JAN1, JAN31), 2.5),
+    ("burn_loss_to_revenue", (0.5, JAN1, JAN31, 1.0, JAN1, JAN31), 0.5),
+    ("burn_loss_to_revenue", (3.0, JAN1, JAN31, 0.5, JAN1, JAN31), 6.0),
+    ("burn_loss_to_revenue", (1.0, JAN1, JAN1, 2.0, JAN1, JAN1), 0.5),   # a one-day period
+]
+
 ERRORS: list[tuple[str, tuple[Any, ...], str]] = [
     ("val_return", (0.0, 1.0), DIV0), ("val_return", (-1.0, 1.0), NUM),
     ("val_return", (1.0, -1.0), NUM),
@@ -112,7 +135,23 @@ ERRORS: list[tuple[str, tuple[Any, ...], str]] = [
     ("fx_rate", ("USD", "HKD", 0.0, 6.91), NUM), ("fx_rate", ("USD", "CNY", 7.8, 0.0), NUM),
     ("fx_implied_rate", (1.0, 0.0), DIV0), ("fx_implied_rate", (-1.0, 1.0), NUM),
     ("fx_implied_rate", (1.0, -1.0), NUM),
+    ("burn_months", (JAN31, JAN1), NUM),
+    ("burn_monthly", (100.0, JAN1, JAN30), DIV0),     # 29 days: no whole month
+    ("burn_runway", (-1.0, 1.0), NUM), ("burn_runway", (1.0, 0.0), NUM),
+    ("burn_multiple", (1.0, 0.0), DIV0), ("burn_multiple", (-1.0, 1.0), NUM),
+    ("burn_multiple", (1.0, -1.0), NUM),
+    ("burn_loss_to_revenue", (1.0, JAN1, JAN31, 1.0, JAN1, DEC31), "#N/A"),
+    ("burn_loss_to_revenue", (1.0, JAN1, JAN31, 0.0, JAN1, JAN31), DIV0),
+    ("burn_loss_to_revenue", (1.0, JAN31, JAN1, 1.0, JAN31, JAN1), NUM),
+    ("burn_cash_zero_date", (1.05, 1.0, dt.date(9999, 12, 1)), NUM),
 ]
+
+
+def test_the_cash_zero_date_at_the_end_of_excels_calendar() -> None:
+    # 9999-12-01 + 1.0183 months x 30.4375 days = + 30.995 days: 9999-12-31, the last day
+    # Excel has; with a month of 365.35/12 = 30.4458 days it would be 31.003: past the end
+    assert xf.burn_cash_zero_date(1.0183, 1.0, dt.date(9999, 12, 1)) == dt.date(9999, 12, 31)
+    assert xf.burn_cash_zero_date(0.0, 10.0, dt.date(2026, 2, 24)) == dt.date(2026, 2, 24)
 
 
 def function(name: str) -> Any:
