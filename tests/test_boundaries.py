@@ -73,6 +73,7 @@ VALUES: list[tuple[str, tuple[Any, ...], float]] = [
     ("val_years_to_justify", (4.0, 0.5, 2.0, 1.0, 0.0), 2.0),   # ratio 4/(2 x 0.5) = 4
     ("val_years_to_justify", (0.5, 1.0, 1.0, 0.1, 0.2), 0.0),   # already below the target
     ("val_years_to_justify", (1.0, 1.0, 1.0, 0.1, 0.2), 0.0),   # exactly at the target
+    ("val_years_to_justify", (1.5, 1.0, 1.0, 0.5, 0.0), 1.0),   # ln 1.5 / ln 1.5
     # VAL_FAILURE_ADJUSTED(value, p, distress) = value (1 - p) + distress p
     ("val_failure_adjusted", (100.0, 0.0, 30.0), 100.0),
     ("val_failure_adjusted", (100.0, 1.0, 30.0), 30.0),
@@ -185,3 +186,20 @@ def test_every_reason_names_the_argument_to_fix() -> None:
         for guard in guards:
             assert any(re.search(rf"\b{re.escape(n)}\b", guard.reason) for n in names), (
                 item.name, guard.reason)
+
+
+def test_val_dcf_answers_one_value_for_a_whole_range() -> None:
+    """VAL_DCF answers one cell for its whole range: a float, NaN with the reason in
+    explain, never an array."""
+    from xlfuncs.errors import VALUE, XlError
+
+    gap = xf.val_dcf([[100.0], [None], [121.0]], 0.1)
+    assert isinstance(gap, float) and math.isnan(gap)
+    assert xf.explain(xf.val_dcf, [[100.0], [None], [121.0]], 0.1).code == VALUE
+    assert xf.explain(xf.val_dcf, [100.0, 121.0], [0.1, 0.2]) == XlError(
+        VALUE, "discount_rate must be a single number")
+    assert xf.explain(xf.val_dcf, [100.0], XlError(DIV0, "x")).code == DIV0  # its error
+    assert xf.explain(xf.val_dcf, [100.0], [[XlError(NUM, "x")]]).code == NUM
+    assert xf.val_dcf([100.0], None) is None or math.isnan(xf.val_dcf([100.0], None))
+    # 100 / 1.1 = 90.909...: a single flow, a one-cell rate range
+    assert math.isclose(xf.val_dcf([100.0], [[0.1]]), 100 / 1.1, rel_tol=1e-12)
