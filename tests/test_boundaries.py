@@ -145,7 +145,16 @@ ERRORS: list[tuple[str, tuple[Any, ...], str]] = [
     ("burn_loss_to_revenue", (1.0, JAN1, JAN31, 0.0, JAN1, JAN31), DIV0),
     ("burn_loss_to_revenue", (1.0, JAN31, JAN1, 1.0, JAN31, JAN1), NUM),
     ("burn_cash_zero_date", (1.05, 1.0, dt.date(9999, 12, 1)), NUM),
+    # as_of + 1 month of 30.4375 days lands exactly on serial 2958466, 10000-01-01
+    ("burn_cash_zero_date", (1.0, 1.0, 2958435.5625), NUM),
+    ("burn_monthly", (100.0, JAN1, JAN1), DIV0),        # one day: no whole month
 ]
+
+
+def test_a_date_argument_is_checked_against_excels_calendar() -> None:
+    for answer in (xf.explain(xf.burn_months, JAN1, 50.0),
+                   xf.explain(xf.burn_months, 50.0, JAN1)):
+        assert answer.code == NUM and "calendar" in answer.reason, answer
 
 
 def test_the_cash_zero_date_at_the_end_of_excels_calendar() -> None:
