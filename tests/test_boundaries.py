@@ -152,8 +152,13 @@ ERRORS: list[tuple[str, tuple[Any, ...], str]] = [
 
 
 def test_a_date_argument_is_checked_against_excels_calendar() -> None:
+    loss_to_revenue = [(1.0, *(50.0 if i == k else d for i, d in enumerate((JAN1, JAN31))),
+                        1.0, JAN1, JAN31) for k in (0, 1)] + [
+        (1.0, JAN1, JAN31, 1.0, *(50.0 if i == k else d for i, d in enumerate((JAN1, JAN31))))
+        for k in (0, 1)]
     for answer in (xf.explain(xf.burn_months, JAN1, 50.0),
-                   xf.explain(xf.burn_months, 50.0, JAN1)):
+                   xf.explain(xf.burn_months, 50.0, JAN1),
+                   *(xf.explain(xf.burn_loss_to_revenue, *a) for a in loss_to_revenue)):
         assert answer.code == NUM and "calendar" in answer.reason, answer
 
 
