@@ -57,3 +57,19 @@ def test_the_check_does_not_depend_on_the_inputs_rate(tmp_path: Path) -> None:
     found, master = fx_checks(tmp_path, with_conversions(tmp_path, f"{53.44 * 7.3:.3f}",
                                                          f"{1.32 * 7.3:.4f}"))
     assert len(found) == 1 and found[0][3] is True and master is True
+
+
+def test_the_fx_defaults_are_the_workbooks_and_the_pegs() -> None:
+    """The defaults Excel users see in the add-in are the workbook's inputs: the same
+    as-of date, and the Hong Kong dollar's band as the HKMA's convertibility
+    undertakings set it (7.75 strong side, 7.85 weak side, since 2005)."""
+    import datetime as dt
+
+    from xlfuncs import fx
+    from xlfuncs.workbook.model import ASSUMPTIONS
+
+    inputs = {a.name: a.value for a in ASSUMPTIONS}
+    assert dt.date.fromisoformat(fx.FX_AS_OF) == inputs["FX_As_Of"] == dt.date(2026, 2, 24)
+    assert fx.HKD_BAND == (7.75, 7.85)
+    assert (inputs["HKD_Band_Low"], inputs["HKD_Band_High"]) == (7.75, 7.85)
+    assert inputs["USD_HKD"] == 7.8 and inputs["USD_CNY"] == 6.91

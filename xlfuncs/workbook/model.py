@@ -155,8 +155,9 @@ class Assumption:
 ASSUMPTIONS = (
     Assumption("Valuation_Date", "Valuation date", dt.date(2026, 2, 24), "date", "yyyy-mm-dd",
                "The article's date (2026-02-24)", kind="date"),
-    Assumption("FX_As_Of", "FX rates as of", dt.date(2026, 2, 24), "date", "yyyy-mm-dd",
-               "The date the spot rates below are taken at (the article's)", kind="date"),
+    Assumption("FX_As_Of", "FX rates as of", dt.date.fromisoformat(fx.FX_AS_OF), "date",
+               "yyyy-mm-dd", "The date the spot rates below are taken at (the article's)",
+               kind="date"),
     Assumption("USD_HKD", "USD/HKD exchange rate (spot)", fx.USD_HKD_DEFAULT, "HKD per USD",
                "0.0000", "Centre of the Hong Kong dollar's 7.75-7.85 band (Linked Exchange "
                "Rate System); spot for market values", 1, 20),
