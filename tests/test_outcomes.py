@@ -1,0 +1,92 @@
+"""The element-wise machinery's answers, exactly: which error, with which reason, in which
+order; defaults for empty optional cells; the Python type of each kind of answer; and
+the checks at their edges. Found missing by mutation testing (scripts/mutation.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+import xlfuncs as xf
+from xlfuncs import XlError, XlfuncsError
+from xlfuncs.checks import check_at_least, check_between, check_close
+from xlfuncs.errors import NUM, VALUE
+
+JAN1, JAN31 = dt.date(2025, 1, 1), dt.date(2025, 1, 31)
+CALENDAR = "date outside Excel's calendar (1900-03-01 to 9999-12-31)"
+TOO_LARGE = "not a finite number (or too large for a double)"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("abc", JAN31), XlError(VALUE, "start_date: expected a date")),
+    ((JAN1, "abc"), XlError(VALUE, "end_date: expected a date")),
+    ((50.0, JAN31), XlError(NUM, f"start_date: {CALENDAR}")),
+    ((JAN1, 50.0), XlError(NUM, f"end_date: {CALENDAR}")),
+    ((50.0, "abc"), XlError(NUM, f"start_date: {CALENDAR}")),    # the first argument first
+    (("abc", 50.0), XlError(VALUE, "start_date: expected a date")),
+    ((None, "abc"), None),                                       # a blank before any error
+])
+def test_each_argument_has_its_own_error_in_argument_order(args: tuple[object, ...],
+                                                           expected: object) -> None:
+    assert xf.explain(xf.burn_months, *args) == expected
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ((10**400, 2.0), XlError(NUM, f"market_cap: {TOO_LARGE}")),
+    ((2.0, 10**400), XlError(NUM, f"annual_revenue: {TOO_LARGE}")),
+    (("x", 2.0), XlError(VALUE, "market_cap: expected a number")),
+    ((2.0, "x"), XlError(VALUE, "annual_revenue: expected a number")),
+    ((10**400, "x"), XlError(NUM, f"market_cap: {TOO_LARGE}")),
+    (("x", 10**400), XlError(VALUE, "market_cap: expected a number")),
+    ((2.0, None), None),
+])
+def test_numbers_have_their_own_errors_too(args: tuple[object, ...], expected: object) -> None:
+    assert xf.explain(xf.val_ps, *args) == expected
+
+
+def test_an_empty_optional_cell_takes_the_default_alone_or_in_a_range() -> None:
+    assert xf.fx_rate("USD", "HKD", None) == 7.8
+    assert xf.fx_rate("USD", "HKD", "") == 7.8
+    rates = xf.fx_rate(["USD", "USD"], "HKD", [None, 7.9])
+    assert rates.tolist() == [7.8, 7.9]
+    assert xf.fx_rate("USD", "CNY", 7.7, None) == 6.91
+
+
+def test_each_kind_of_answer_has_its_python_type() -> None:
+    # dates: a date for one cell, datetime64 for a range, NaT where there is none
+    assert xf.burn_cash_zero_date(1200, 100, dt.date(2026, 2, 24)) == dt.date(2027, 2, 24)
+    days = xf.burn_cash_zero_date([1200, -1], 100, dt.date(2026, 2, 24))
+    assert days.dtype.kind == "M" and str(days[0]) == "2027-02-24" and np.isnat(days[1])
+    assert xf.burn_cash_zero_date(-1, 100, dt.date(2026, 2, 24)) is None
+    # booleans: True/False for one cell, None where there is no answer
+    assert check_at_least(2, 1) is True and check_at_least(1, 2) is False
+    assert check_at_least([2, 1, None], 1.5).tolist() == [True, False, None]
+    # numbers: NaN where there is none
+    ps = xf.val_ps([300, 300], [0, 2])
+    assert np.isnan(ps[0]) and ps[1] == 150.0
+    # cells(): the error itself, a date, a bool, in the range's shape
+    assert xf.explain(xf.burn_cash_zero_date, [[1200], [-1]], 100, dt.date(2026, 2, 24)) == [
+        [dt.date(2027, 2, 24)], [XlError(NUM, "cash is negative: the company is already out "
+                                         "of cash")]]
+    assert xf.explain(check_close, [369.8, 1], 370, 0.01) == [True, False]
+
+
+def test_ranges_that_cannot_be_combined_are_refused_naming_their_shapes() -> None:
+    with pytest.raises(XlfuncsError, match=r"market_cap 3, annual_revenue 2\)"):
+        xf.val_ps([1, 2, 3], [1, 2])
+    with pytest.raises(XlfuncsError, match=r"market_cap 2x2, annual_revenue 3"):
+        xf.val_ps([[1, 2], [3, 4]], [1, 2, 3])
+
+
+def test_the_checks_at_their_edges() -> None:
+    assert check_at_least(620, 620) is True                 # "at least": equal passes
+    assert check_between(7.75, 7.75, 7.85) is True          # both ends are inside
+    assert check_between(7.85, 7.75, 7.85) is True
+    assert check_between(7.7, 7.75, 7.85) is False
+    assert check_between(7.9, 7.75, 7.85) is False
+    assert check_close(1, 1, 0) is True                     # a zero tolerance is allowed
+    assert check_close(1.5, 1, 0.5) is True                 # |1.5/1 - 1| = 0.5, exactly
+    assert check_close(1.5, 1, 0.25) is False
+    assert xf.explain(check_close, 1, 1, -0.5).code == NUM
