@@ -90,3 +90,24 @@ def test_the_checks_at_their_edges() -> None:
     assert check_close(1.5, 1, 0.5) is True                 # |1.5/1 - 1| = 0.5, exactly
     assert check_close(1.5, 1, 0.25) is False
     assert xf.explain(check_close, 1, 1, -0.5).code == NUM
+
+
+def test_ranges_with_error_cells_keep_their_shape_and_ragged_ranges_are_refused() -> None:
+    from xlfuncs.errors import DIV0
+
+    wrong = XlError(VALUE, "market_cap: expected a number")
+    assert xf.explain(xf.val_ps, [[XlError(DIV0, "x")], [4.0]], 2) == [[wrong], [2.0]]
+    assert xf.explain(xf.val_ps, [XlError(DIV0, "x"), XlError(NUM, "y")], 2) == [wrong, wrong]
+    assert xf.explain(xf.val_ps, [[XlError(DIV0, "x"), 4.0]], 2) == [[wrong, 2.0]]
+    for ragged in ([[1.0, 2.0], [3.0]], [[XlError(DIV0, "x"), 1.0], [2.0]],
+                   [[1.0, [2.0, 3.0]]], [[XlError(DIV0, "x")], [[1.0]]]):
+        with pytest.raises(XlfuncsError, match="ragged range"):
+            xf.val_ps(ragged, 1)
+
+
+def test_pandas_missing_values_are_blanks() -> None:
+    import pandas as pd
+
+    assert xf.explain(xf.val_ps, pd.NA, 2) is None
+    assert xf.explain(xf.val_ps, 2, pd.NaT) is None
+    assert xf.explain(xf.burn_months, pd.NaT, JAN31) is None

@@ -59,7 +59,9 @@ def as_object_array(value: Any) -> np.ndarray:
             arr = np.array(value, dtype=object)
         except ValueError:  # ragged, or an XlError (a tuple) numpy tried to unpack
             return _nested_cells(value)
-        if arr.ndim > _depth(value):  # numpy unpacked an XlError cell into a new axis
+        # numpy unpacked an XlError cell into a new axis, or kept a ragged range's rows
+        # (or a list inside a cell) as cells: read it cell by cell, which refuses those
+        if arr.ndim != _depth(value) or any(map(_is_row, arr.flat)):
             return _nested_cells(value)
         return arr
     arr = np.empty((), dtype=object)
