@@ -111,3 +111,13 @@ def test_pandas_missing_values_are_blanks() -> None:
     assert xf.explain(xf.val_ps, pd.NA, 2) is None
     assert xf.explain(xf.val_ps, 2, pd.NaT) is None
     assert xf.explain(xf.burn_months, pd.NaT, JAN31) is None
+
+
+def test_a_datetimes_time_of_day_is_the_fraction_of_its_serial() -> None:
+    from xlfuncs.inputs import to_serials
+
+    # 2025-01-01 is Excel's serial 45658; 18:00 is 0.75 of a day
+    assert to_serials(dt.datetime(2025, 1, 1, 18, 0))[0][()] == 45658.75
+    # 06:30:36.5 is 6 x 3600 + 30 x 60 + 36.5 = 23436.5 seconds of 86400
+    serial = to_serials(dt.datetime(2025, 1, 1, 6, 30, 36, 500000))[0][()]
+    assert serial == pytest.approx(45658 + 23436.5 / 86400, abs=1e-12)
