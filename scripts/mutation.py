@@ -310,7 +310,7 @@ def _copy_tree(into: Path) -> None:
     shutil.copytree(ROOT / "tests", into / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("conftest.py", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, into / name)
-    for folder in ("workbooks", "scripts", "docs"):
+    for folder in ("workbooks", "scripts", "docs", ".ci"):
         if (ROOT / folder).exists():
             shutil.copytree(ROOT / folder, into / folder)
 
