@@ -214,6 +214,9 @@ def test_val_dcf_answers_one_value_for_a_whole_range() -> None:
         VALUE, "discount_rate must be a single number")
     assert xf.explain(xf.val_dcf, [100.0], XlError(DIV0, "x")).code == DIV0  # its error
     assert xf.explain(xf.val_dcf, [100.0], [[XlError(NUM, "x")]]).code == NUM
-    assert xf.val_dcf([100.0], None) is None or math.isnan(xf.val_dcf([100.0], None))
+    blank = xf.val_dcf([100.0], None)  # no rate: a blank answer, NaN like any other
+    assert isinstance(blank, float) and math.isnan(blank)
+    assert xf.explain(xf.val_dcf, [100.0], [XlError(DIV0, "x"), 0.1]) == XlError(
+        VALUE, "discount_rate must be a single number")  # two cells, whatever they hold
     # 100 / 1.1 = 90.909...: a single flow, a one-cell rate range
     assert math.isclose(xf.val_dcf([100.0], [[0.1]]), 100 / 1.1, rel_tol=1e-12)
