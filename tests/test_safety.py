@@ -148,3 +148,21 @@ def _with_fingerprint(custom: bytes, digest: str) -> bytes:
                               rb"\g<1>" + digest.encode() + rb"\2", custom)
     assert count == 1
     return replaced
+
+
+def test_the_limits_are_the_ones_the_readme_promises() -> None:
+    """The other tests shrink the limits to keep their files small; here the real ones
+    must be what the README tells a colleague a workbook may hold."""
+    import re
+    from pathlib import Path
+
+    from xlfuncs.workbook import safety
+
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(
+        encoding="utf-8").split())
+    entry = re.search(r"no entry over (\d+) MiB inflated", readme)
+    ratio = re.search(r"compression ratio over (\d+):1", readme)
+    assert entry and ratio
+    assert safety.MAX_ENTRY == int(entry.group(1)) * 2**20 == 256 * 2**20
+    assert safety.MAX_RATIO == int(ratio.group(1)) == 200
+    assert safety.MAX_UNCOMPRESSED == 2 * safety.MAX_ENTRY and safety.MAX_ENTRIES == 10_000
