@@ -158,6 +158,7 @@ def test_a_date_argument_is_checked_against_excels_calendar() -> None:
         for k in (0, 1)]
     for answer in (xf.explain(xf.burn_months, JAN1, 50.0),
                    xf.explain(xf.burn_months, 50.0, JAN1),
+                   xf.explain(xf.burn_cash_zero_date, 1.0, 1.0, 50.0),
                    *(xf.explain(xf.burn_loss_to_revenue, *a) for a in loss_to_revenue)):
         assert answer.code == NUM and "calendar" in answer.reason, answer
 
