@@ -1,0 +1,77 @@
+"""The guards' edges, worked by hand in tests/test_boundaries.py, through the native
+formulas in both engines: mutation testing found that the registry grid never reached
+some edges (0 and 1 next to a guard, the same loss and revenue period, the last day of
+Excel's calendar), so a wrong constant in a formula string went unseen."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from xlfuncs.inputs import date_to_serial
+from xlfuncs.registry import BY_NAME
+from xlfuncs.workbook.book import Book
+from xlfuncs.workbook.engines import Engine
+
+from .test_boundaries import VALUES
+
+# BURN_CASH_ZERO_DATE one day before the calendar's end: 9999-12-01 + 1.0183 x 30.4375
+# days = + 30.995 days, serial 2958465 (9999-12-31); a 365.35/12-day month would refuse it
+CASES: list[tuple[str, tuple[Any, ...], float]] = [
+    *[(n, a, e) for n, a, e in VALUES if BY_NAME.get(n.upper()) is not None
+      and BY_NAME[n.upper()].excel_body is not None],
+    ("burn_cash_zero_date", (1.0183, 1.0, dt.date(9999, 12, 1)), 2958465.0),
+]
+
+
+def cell(value: Any) -> Any:
+    return date_to_serial(value) if isinstance(value, dt.date) else value
+
+
+@pytest.fixture(scope="module")
+def recalculated() -> dict[str, dict[int, Any]]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("edges")
+
+
+def answers(engine: Engine, store: dict[str, dict[int, Any]], folder: Path) -> dict[int, Any]:
+    """Every case's answer from one recalculation per engine."""
+    if engine.name not in store:
+        book = Book()
+        sheet = book.sheet("Edges")
+        for name, args, expected in CASES:
+            row = sheet.rows + 1
+            refs = [f"{chr(65 + k)}{row}" for k in range(len(args))]
+            formula = BY_NAME[name.upper()].excel(*refs)
+            sheet.append([*[sheet.value(cell(a)) for a in args], *[None] * (6 - len(args)),
+                          sheet.formula(formula, expected)])
+        path = folder / "edges.xlsx"
+        path.write_bytes(book.to_bytes())
+        out = engine.recalculate(path, folder / engine.name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = openpyxl.load_workbook(out, data_only=True)["Edges"]
+        store[engine.name] = {i: values[f"G{i + 1}"].value for i in range(len(CASES))}
+    return store[engine.name]
+
+
+@pytest.mark.engines
+@pytest.mark.parametrize("index", range(len(CASES)),
+                         ids=[f"{n}{a}" for n, a, _ in CASES])
+def test_the_native_formula_gives_the_hand_worked_value_at_the_edge(
+        engine: Engine, recalculated: dict[str, dict[int, Any]], folder: Path,
+        index: int) -> None:
+    got = answers(engine, recalculated, folder)[index]
+    name, args, expected = CASES[index]
+    assert isinstance(got, (int, float)) and not isinstance(got, bool), (name, args, got)
+    assert math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-15), (name, args, got)
