@@ -17,6 +17,7 @@ from xlfuncs.registry import CATALOG, array_constant
 from xlfuncs.story.entries import EXAMPLE_STORY
 
 from .helpers import call, error, serial
+from .story_reference import reference
 
 EXAMPLE = array_constant(EXAMPLE_STORY)
 
@@ -118,6 +119,22 @@ def test_ten_thousand_rows_spill_ten_thousand_answers() -> None:
     n = 10_000
     result = call("VAL_PS", [[float(i)] for i in range(n)], [[2.0]] * n)
     assert len(result) == n and result[-1] == [(n - 1) / 2]
+
+
+def test_a_spilled_grid_of_numbers_sends_non_finite_cells_as_blanks() -> None:
+    # the all-numbers shortcut must still blank inf and nan (Excel has no such numbers)
+    assert udfs.spill([[1.5, 2.5], [3.0, -4.0]]) == [[1.5, 2.5], [3.0, -4.0]]
+    assert udfs.spill([[1.5, float("inf")], [float("nan"), 2.0]]) == [[1.5, ""], ["", 2.0]]
+    assert udfs.spill([[1.5, None, "text", True]]) == [[1.5, "", "text", True]]
+
+
+def test_a_story_of_a_hundred_companies_in_rows_is_valued_company_by_company() -> None:
+    # companies as rows, numbers in the label column: none of them is read as a label
+    labels = [row[0] for row in EXAMPLE]
+    one = [row[1] for row in EXAMPLE]
+    many = call("VAL_STORY", [labels] + [one] * 100)
+    expected = reference(dict(EXAMPLE))["per_share"]  # the independent plain-float model
+    assert len(many) == 100 and all(r == [pytest.approx(expected, rel=1e-9)] for r in many)
 
 
 def test_single_cell_bad_input_raises_a_readable_error_excel_shows() -> None:

@@ -22,6 +22,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -135,6 +136,10 @@ def spill(grid: list[list[Any]], officejs: bool = OFFICEJS) -> list[list[Any]]:
     if len(grid) == 1 and len(grid[0]) == 1 and isinstance(grid[0][0], XlError) and (
             grid[0][0].code == VALUE):
         raise XlwingsError(grid[0][0].reason)
+
+    cells = list(chain.from_iterable(grid))
+    if set(map(type, cells)) == {float} and np.isfinite(np.array(cells, float)).all():
+        return grid  # plain finite numbers (the common big answer): nothing to convert
 
     def cell(value: Any) -> Any:
         if isinstance(value, XlError):

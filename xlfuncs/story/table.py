@@ -31,6 +31,11 @@ def normalise(label: Any) -> str | None:
     return text if text in LABELS or text in SKIPPED else None
 
 
+def _labels(line: np.ndarray) -> list[str | None]:
+    # a number is never a label: skip the call for it (a line can hold 100,000 companies)
+    return [None if type(v) is float and v == v else normalise(v) for v in line]
+
+
 @dataclass(frozen=True)
 class Story:
     """The inputs of a table of companies: label -> one raw cell per company."""
@@ -58,8 +63,7 @@ def grid(value: Any) -> np.ndarray:
 def parse(value: Any, name: str = "story") -> Story:
     """A :class:`Story` from a range, or a refusal naming what is wrong and where."""
     cells = grid(value)
-    by_column = [normalise(v) for v in cells[:, 0]]
-    by_row = [normalise(v) for v in cells[0, :]]
+    by_column, by_row = _labels(cells[:, 0]), _labels(cells[0, :])
     in_column = sum(1 for v in by_column if v and v in LABELS)
     in_row = sum(1 for v in by_row if v and v in LABELS)
     if not in_column and not in_row:
