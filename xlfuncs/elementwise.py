@@ -162,10 +162,13 @@ def metric(
         error_table = tuple(errors)
 
         def outcome(*args: Any, **kwargs: Any) -> Outcome:
-            bound = signature.bind(*args, **kwargs)
+            if kwargs or len(args) != len(names):
+                given = signature.bind(*args, **kwargs).arguments
+            else:  # every argument by position (the usual call): no binding needed
+                given = dict(zip(names, args, strict=True))
             values, statuses = [], []
             for name in names:
-                raw = bound.arguments.get(name, defaults.get(name))
+                raw = given.get(name, defaults.get(name))
                 if raw is None and defaults.get(name) is not None:
                     raw = defaults[name]  # an empty optional cell takes the default
                 v, s = _COERCE[arg_kinds[name]](raw)
@@ -177,8 +180,9 @@ def metric(
                 values.append(v)
                 statuses.append(s)
             scalar = all(v.ndim == 0 for v in values)
-            values = broadcast(values, names)
-            statuses = broadcast(statuses, names)
+            if len({v.shape for v in values}) > 1:
+                values = broadcast(values, names)
+                statuses = broadcast(statuses, names)
             shape = values[0].shape if values else ()
             status = np.zeros(shape, dtype=np.int16)
             undecided = np.ones(shape, dtype=bool)
@@ -203,7 +207,9 @@ def metric(
                     if undecided.any():
                         settle(np.asarray(guard.when(*values), dtype=bool),
                                _FIRST_ERROR + 2 * len(names) + j)
-                result = np.broadcast_to(np.asarray(body(*values), dtype=np.float64), shape)
+                result = np.array(body(*values), dtype=np.float64)  # never an input's view
+                if result.shape != shape:
+                    result = np.broadcast_to(result, shape)
             settle(~np.isfinite(result), _FIRST_ERROR + len(error_table) - 1)
             if status.any():
                 result = np.where(status == STATUS_OK, result, np.nan)

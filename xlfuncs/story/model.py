@@ -12,6 +12,7 @@ error is the one the workbook's value-per-share cell would show, with its reason
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,12 +48,23 @@ class Cells:
     values: np.ndarray
     status: np.ndarray
 
+    @functools.cached_property
+    def has_errors(self) -> bool:
+        return bool(self.status.size) and int(self.status.max()) > STATUS_BLANK
+
+    def known(self, has_errors: bool) -> Cells:
+        """This line, told whether it holds errors (saves a pass over its status)."""
+        self.__dict__["has_errors"] = has_errors  # the cached_property's own slot
+        return self
+
     def year(self, t: int) -> Cells:
-        return Cells(self.values[..., t - 1], self.status[..., t - 1])
+        part = Cells(self.values[..., t - 1], self.status[..., t - 1])
+        return part if self.has_errors else part.known(False)
 
     def column(self) -> Cells:
         """The companies as a column, to broadcast against the years."""
-        return Cells(self.values[..., None], self.status[..., None])
+        part = Cells(self.values[..., None], self.status[..., None])
+        return part if self.has_errors else part.known(False)
 
 
 def stack(cells: list[Cells]) -> Cells:
@@ -77,18 +89,19 @@ class Trace:
         first such argument wins, as in Excel)."""
         out: Outcome = func.outcome(*(a.values if isinstance(a, Cells) else a for a in args))
         status = out.status
-        codes = np.unique(status[status > STATUS_BLANK])
-        if codes.size:
+        own_errors = bool(status.size) and int(status.max()) > STATUS_BLANK
+        if own_errors:
+            codes = np.unique(status[status > STATUS_BLANK])
             table = np.arange(int(codes.max()) + 1, dtype=np.int16)
             for code in codes.tolist():
                 table[code] = self.code(out.error(code))  # type: ignore[arg-type]
             status = table[status]
-        for arg in reversed(args):
-            if isinstance(arg, Cells):
-                bad = arg.status > STATUS_BLANK
-                if bad.any():
-                    status = np.where(bad, arg.status, status)
-        return Cells(np.where(status == STATUS_OK, out.values, np.nan), status)
+        in_error = [a for a in args if isinstance(a, Cells) and a.has_errors]
+        if not in_error:  # the outcome already left no value where it gave none
+            return Cells(out.values, status).known(own_errors)
+        for arg in reversed(in_error):
+            status = np.where(arg.status > STATUS_BLANK, arg.status, status)
+        return Cells(np.where(status == STATUS_OK, out.values, np.nan), status).known(True)
 
     def input(self, label: str, raw: Any) -> Cells:
         values, status = inputs.to_numbers(raw)
