@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 import random
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,7 @@ import xlfuncs as xf
 from xlfuncs.errors import DIV0, NA, NUM, VALUE, XlError
 from xlfuncs.registry import entry
 from xlfuncs.workbook.book import Book
-from xlfuncs.workbook.libreoffice import recalculate, soffice
+from xlfuncs.workbook.engines import Engine
 
 DCF = entry("VAL_DCF")
 # a flow cell: how it is written (value or formula) and what Python is handed for it
@@ -178,22 +176,10 @@ def test_the_worked_examples() -> None:
     assert {"float", "", VALUE, NUM, DIV0, NA} <= kinds  # every branch is exercised
 
 
-@pytest.mark.libreoffice
-@pytest.mark.skipif(soffice() is None, reason="LibreOffice is not installed")
-def test_libreoffice_agrees_on_every_dcf_case(tmp_path: Path) -> None:
+@pytest.mark.engines
+def test_each_engine_agrees_on_every_dcf_case(tmp_path: Path, engine: Engine) -> None:
     written = write_cases(tmp_path / "dcf.xlsx", CASES)
-    problems = disagreements(written, recalculate(tmp_path / "dcf.xlsx", tmp_path / "lo"))
-    assert not problems, "\n".join(problems[:10])
-
-
-@pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("ssconvert") is None, reason="Gnumeric is not installed")
-def test_gnumeric_agrees_on_every_dcf_case(tmp_path: Path) -> None:
-    written = write_cases(tmp_path / "dcf.xlsx", CASES)
-    out = tmp_path / "gnumeric.xlsx"
-    subprocess.run(["ssconvert", "--recalc", str(tmp_path / "dcf.xlsx"), str(out)],
-                   check=True, capture_output=True, timeout=300)
-    problems = disagreements(written, out)
+    problems = disagreements(written, engine.recalculate(tmp_path / "dcf.xlsx", tmp_path / "out"))
     assert not problems, "\n".join(problems[:10])
 
 

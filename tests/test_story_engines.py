@@ -6,8 +6,6 @@ workbook's row formulas."""
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +16,10 @@ from xlfuncs.elementwise import Outcome
 from xlfuncs.registry import entry
 from xlfuncs.story import model
 from xlfuncs.workbook.book import CACHED_DIGITS, Book
-from xlfuncs.workbook.libreoffice import recalculate, soffice
+from xlfuncs.workbook.engines import Engine
 
 from .story_reference import DEFAULTS
 from .test_story import STORY_A, STORY_B
-
-pytestmark = pytest.mark.libreoffice
 
 STORIES = {
     "A": STORY_A,
@@ -179,18 +175,9 @@ def test_the_model_rows_end_in_the_value_story_value_gives(workbook: Path) -> No
             assert last[1] == rounded and rounded == pytest.approx(float(expected.values))
 
 
-@pytest.mark.skipif(soffice() is None, reason="LibreOffice is not installed")
-def test_libreoffice_recomputes_every_step_formula(workbook: Path, tmp_path: Path) -> None:
-    compared, problems = compare(workbook, recalculate(workbook, tmp_path / "lo"))
-    assert compared >= 5 * 130
-    assert not problems, "\n".join(problems[:20])
-
-
-@pytest.mark.skipif(shutil.which("ssconvert") is None, reason="Gnumeric is not installed")
-def test_gnumeric_recomputes_every_step_formula(workbook: Path, tmp_path: Path) -> None:
-    out = tmp_path / "gnumeric.xlsx"
-    subprocess.run(["ssconvert", "--recalc", str(workbook), str(out)], check=True,
-                   capture_output=True, timeout=300)
-    compared, problems = compare(workbook, out)
+@pytest.mark.engines
+def test_each_engine_recomputes_every_step_formula(workbook: Path, tmp_path: Path,
+                                                   engine: Engine) -> None:
+    compared, problems = compare(workbook, engine.recalculate(workbook, tmp_path / "out"))
     assert compared >= 5 * 130
     assert not problems, "\n".join(problems[:20])
