@@ -185,9 +185,10 @@ def _make_udf(entry: Entry) -> Callable[..., Any]:
     udf.__doc__ = f"{entry.summary}. Example: {entry.example} gives {entry.example_result}."
     # Office.js: "raw" skips xlwings' per-cell cleaning both ways (the core coerces
     # every input itself and to_excel builds the JSON grid), ~10x faster on big ranges.
-    raw = OFFICEJS and FAST_PATH and entry.returns not in ("table", "column")
+    raw_args = OFFICEJS and FAST_PATH  # xlwings' conversion would blank an error cell
+    raw = raw_args and entry.returns not in ("table", "column")
     for p in entry.params:
-        if raw:
+        if raw_args:
             udf = xw.arg(p.name, "raw", doc=p.doc)(udf)
         elif entry.returns in ("table", "column"):
             udf = xw.arg(p.name, doc=p.doc)(udf)
