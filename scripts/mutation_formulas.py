@@ -27,6 +27,7 @@ from typing import Any
 
 ROW_CAP = 200  # grid rows per function and mutant, taken evenly (every case class stays)
 ROW = "§"
+BATCH_ROWS = 30_000  # grid rows per recomputed workbook
 
 
 def in_child(workdir: Path, job: Callable[[], Any]) -> Any:
@@ -148,6 +149,22 @@ def disagreements(path: str, where: dict[str, Any], workdir: str) -> dict[str, l
     return killed
 
 
+def batches(changed: dict[str, dict[str, list[str]]], rows: dict[str, list[dict[str, Any]]]
+            ) -> list[dict[str, dict[str, list[str]]]]:
+    """The mutants in groups of at most BATCH_ROWS grid rows: a mutant of entry.py changes
+    every formula, and one workbook of them all is more than the engines take in one go."""
+    groups: list[dict[str, dict[str, list[str]]]] = [{}]
+    size = 0
+    for key, diff in changed.items():
+        count = sum(len(rows[name]) for name in diff)
+        if groups[-1] and size + count > BATCH_ROWS:
+            groups.append({})
+            size = 0
+        groups[-1][key] = diff
+        size += count
+    return [g for g in groups if g]
+
+
 def run_formulas(module: str, found: list[Any], workers: list[Path], original: str,
                  fallback: Callable[[list[Any]], dict[Any, str]]) -> dict[Any, str]:
     """Verdicts ('killed'/'survived') for ``found`` mutants of a formula module."""
@@ -170,13 +187,22 @@ def run_formulas(module: str, found: list[Any], workers: list[Path], original: s
         else:
             unchanged.append(mutant)
     (workers[0] / module).write_text(original, "utf-8")
-    with tempfile.TemporaryDirectory(prefix="xlfuncs-formulas-") as scratch:
-        path = str(Path(scratch) / "mutants.xlsx")
-        started = time.monotonic()
-        where = in_child(workers[0], lambda: write_combined(path, changed, rows))
-        killed = in_child(workers[0], lambda: disagreements(path, where, scratch))
-        print(f"{module}: {len(changed)} mutants' formulas on {len(where)} rows, recomputed "
-              f"in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    killed: dict[str, list[str]] = {}
+    for batch in batches(changed, rows):
+        with tempfile.TemporaryDirectory(prefix="xlfuncs-formulas-") as scratch:
+            path = str(Path(scratch) / "mutants.xlsx")
+            started = time.monotonic()
+            where = in_child(workers[0], lambda b=batch, p=path: write_combined(p, b, rows))
+            if "error" in where:  # a harness failure must not pass for "no mutant killed"
+                raise SystemExit(f"{module}: cannot write the mutants' workbook: "
+                                 f"{where['error']}")
+            found_now = in_child(workers[0],
+                                 lambda p=path, w=where, d=scratch: disagreements(p, w, d))
+            if "error" in found_now:
+                raise SystemExit(f"{module}: the engines could not judge: {found_now['error']}")
+            killed.update(found_now)
+            print(f"{module}: {len(batch)} mutants' formulas on {len(where)} rows, "
+                  f"recomputed in {time.monotonic() - started:.0f} s", file=sys.stderr)
     for key in changed:
         mutant = found[int(key)]
         verdicts[mutant] = "killed" if key in killed else "survived"
