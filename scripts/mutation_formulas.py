@@ -92,6 +92,18 @@ def grid_rows() -> dict[str, list[dict[str, Any]]]:
             cells = [ws.cell(row, c).value for c in range(1, width + 1)]
             rows.setdefault(sheet.entry.name, []).append(
                 {"cells": [_plain(v) for v in cells], "case": sheet.cases[row]})
+    # and the guards' hand-worked edges (tests/test_edges_in_engines.py), which the
+    # grid's sampled rows may miss: 0 and 1 beside a guard, the calendar's last day
+    from tests.test_edges_in_engines import CASES, cell
+    from xlfuncs.registry import BY_NAME
+
+    for name, args, expected in CASES:
+        entry = BY_NAME[name.upper()]
+        if entry.name not in rows or any(p.kind == "range" for p in entry.params):
+            continue
+        padded = [cell(a) for a in args] + [None] * (len(entry.params) - len(args))
+        rows[entry.name].append({"cells": [*map(_plain, padded), expected],
+                                 "case": f"hand-worked edge {name}{args}"})
     return rows
 
 
