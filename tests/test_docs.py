@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from xlfuncs.cli import catalog_rows, main
-from xlfuncs.registry import CATALOG, Entry
+from xlfuncs.registry import CATALOG, Entry, example_value
 
 from .helpers import call
 
@@ -58,6 +58,32 @@ def test_each_example_gives_the_result_the_docs_show(entry: Entry) -> None:
         number = re.match(r"-?[\d,]*\.?\d+", shown).group(0).replace(",", "")
         decimals = len(number.split(".")[1]) if "." in number else 0
         assert round(result[0][0], decimals) == pytest.approx(float(number)), entry.name
+
+
+OFFICEJS_ERRORS = {"Div0": "#DIV/0!", "Num": "#NUM!", "Value": "#VALUE!",
+                   "NotAvailable": "#N/A"}
+
+
+def first_cell(answer: object) -> object:
+    """The first cell of what the runtime spills, as registry.example_value gives it."""
+    while isinstance(answer, list):
+        answer = answer[0]
+    if isinstance(answer, dict) and answer.get("type") == "Error":
+        return OFFICEJS_ERRORS[answer["errorType"]]
+    if isinstance(answer, dict):  # a date: its serial
+        return dt.date(1899, 12, 30) + dt.timedelta(days=answer["basicValue"])
+    return None if answer == "" else answer
+
+
+@pytest.mark.parametrize("entry", CATALOG, ids=[e.name for e in CATALOG])
+def test_the_functions_sheet_shows_the_first_cell_each_example_spills(entry: Entry) -> None:
+    # registry.example_value feeds the Functions sheet's cached values: it must be the
+    # first cell the function really answers (a table's first header, a column's first
+    # item), taken here through xlwings' runtime
+    # (the runtime sends a blank and empty text alike, as "")
+    expected = example_value(entry)
+    assert (None if expected == "" else expected) == first_cell(
+        call(entry.name, *example_arguments(entry)))
 
 
 def test_readme_documents_every_function_with_its_example() -> None:
