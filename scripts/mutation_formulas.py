@@ -194,6 +194,9 @@ def run_formulas(module: str, found: list[Any], workers: list[Path], original: s
             verdicts[mutant] = "killed"
             continue
         diff = {name: f for name, f in forms.items() if f != base.get(name)}
+        if any(not form.startswith("=") for f in diff.values() for form in f):
+            verdicts[mutant] = "killed"  # the workbook writer refuses a non-formula
+            continue
         if diff:
             changed[str(index)] = diff
         else:
