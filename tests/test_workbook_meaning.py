@@ -69,8 +69,8 @@ def test_scenarios_grid_cells_worked_by_hand(cached: openpyxl.Workbook) -> None:
 
 def test_scenario_path_and_company_card_worked_by_hand(cached: openpyxl.Workbook) -> None:
     rows = rows_by_label(cached["Scenarios"])
-    revenue = rows["Revenue (HK$ bn), growing at Revenue_Growth"]
-    market = rows["Market value (HK$ bn), growing at Discount_Rate"]
+    revenue = rows["Revenue (HK$ bn), growing at the Inputs' revenue growth a year"]
+    market = rows["Market value (HK$ bn), growing at the Inputs' discount rate"]
     # year 1: revenue 0.2156006 x 1.5 = 0.3234009; market value 323.2 x 1.1 = 355.52;
     # P/S 355.52 / 0.3234009 = 1099.32; year 10: 323.2 x 1.1^10 (2.593742) = 838.298
     assert revenue[1] == pytest.approx(0.3234009, rel=1e-6)

@@ -48,6 +48,7 @@ ZIP_TIME = (2026, 2, 24, 0, 0, 0)
 FINGERPRINT = "xlfuncs_fingerprint"
 _PLACEHOLDER = "0" * 64
 MAX_TEXT = 32_767  # Excel's limit for one cell's text
+FIT_ROWS = 400     # the rows whose labels size their columns (fit.py); tables go on below
 # A formula's cached value keeps 12 significant digits. numpy's last-bit results differ
 # between CPUs and builds; at 15 digits one in twenty of the workbook's values flips its
 # last digit under a 1-2 ulp change (measured on the article workbook), at 12 none does,
@@ -117,6 +118,7 @@ class Sheet:
         self.ws.page_setup.orientation = "landscape"
         self.rows = 0
         self.xml: list[bytes] = []
+        self.pending: dict[int, tuple[list[tuple[int, Cell]], float | None]] = {}
 
     def fit_width(self) -> None:
         """Print one page wide (narrow sheets; wide tables repeat their titles instead)."""
@@ -124,18 +126,17 @@ class Sheet:
         self.ws.page_setup.fitToWidth = 1
         self.ws.page_setup.fitToHeight = 0
 
-    def append(self, cells: Iterable[Cell | None]) -> int:
-        """Write the next row (None: no cell there); returns its number (1-based)."""
+    def append(self, cells: Iterable[Cell | None], height: float | None = None) -> int:
+        """Write the next row (None: no cell there); returns its number (1-based).
+        ``height`` in points. The first FIT_ROWS rows are kept as cells until the save, so
+        that :func:`fit.fit_sheet` can size the columns and wrapped rows to their text."""
         self.rows += 1
-        row = str(self.rows).encode()
-        parts = [b'<row r="', row, b'">']
-        for index, cell in enumerate(cells):
-            if cell is None:
-                continue
-            parts += [b'<c r="', _LETTERS[index], row, b'" s="', _INTS[cell.style], b'"',
-                      cell.kind, b">", cell.inner, b"</c>"]
-        parts.append(b"</row>")
-        self.xml.append(b"".join(parts))
+        placed = [(index, cell) for index, cell in enumerate(cells) if cell is not None]
+        if self.rows <= FIT_ROWS:
+            self.pending[self.rows] = (placed, height)
+            self.xml.append(b"")
+        else:
+            self.xml.append(row_xml(self.rows, placed, height))
         return self.rows
 
     def blank_rows(self, count: int = 1) -> None:
@@ -189,6 +190,19 @@ class Sheet:
     def widths(self, *widths: float) -> None:
         for index, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def row_xml(row: int, cells: list[tuple[int, Cell]], height: float | None) -> bytes:
+    """A row's XML; ``height`` (points) for wrapped text: LibreOffice does not grow a row
+    to its wrapped text when it opens an .xlsx, so the text would print over the next."""
+    number = str(row).encode()
+    tall = b"" if height is None else f'" ht="{height:g}" customHeight="1'.encode()
+    parts = [b'<row r="', number, tall, b'">']
+    for index, cell in cells:
+        parts += [b'<c r="', _LETTERS[index], number, b'" s="', _INTS[cell.style], b'"',
+                  cell.kind, b">", cell.inner, b"</c>"]
+    parts.append(b"</row>")
+    return b"".join(parts)
 
 
 _LETTERS = [get_column_letter(i).encode() for i in range(1, 1025)]
@@ -257,6 +271,10 @@ class Book:
         self._style_by_id[id(style)] = (style, found)
         return found
 
+    def style_of(self, style_id: int) -> Style:
+        """The Style of a cell format made by :meth:`style_id`."""
+        return next(style for style, found in self._style_ids.items() if found == style_id)
+
     def style_array(self, style: Style) -> Any:
         array = self._styles.get(style)
         if array is None:
@@ -281,6 +299,10 @@ class Book:
 
     def to_bytes(self) -> bytes:
         """The finished file: cached values filled, fixed times, fingerprint set."""
+        from .fit import fit_sheet  # it builds on this module's cells and styles
+
+        for sheet in self.sheets:
+            fit_sheet(sheet)
         self.wb._sheets.remove(self._probe)
         buffer = io.BytesIO()
         self.wb.properties.created = FIXED_TIME

@@ -126,7 +126,10 @@ def write_projection(s: Sheet, model: Model, picked: dict[str, Column]) -> None:
         ok = apply(entry("CHECK_AT_LEAST"), f"{letter}{ok_row}", target, ps)
         rows["ok"].append(s.formula(ok.formula(0, ok_row) or "", ok.cell(0), FORMULA))
         prev = current
-    s.append([s.text("Revenue (HK$ bn), growing at Revenue_Growth"), *rows["rev"]])
-    s.append([s.text("Market value (HK$ bn), growing at Discount_Rate"), *rows["mv"]])
+    # labels in words: the Inputs sheet names these inputs the same way
+    s.append([s.text("Revenue (HK$ bn), growing at the Inputs' revenue growth a year"),
+              *rows["rev"]])
+    s.append([s.text("Market value (HK$ bn), growing at the Inputs' discount rate"),
+              *rows["mv"]])
     s.append([s.text("Price to sales (x)"), *rows["ps"]])
     s.append([s.text("At or below the target multiple (TRUE/FALSE)"), *rows["ok"]])

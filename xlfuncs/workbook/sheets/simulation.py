@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from openpyxl.chart import BarChart, Reference
+from openpyxl.worksheet.pagebreak import Break
 
 from ...story import simulate
 from ..book import FORMULA, HEADER, INPUT, LINK, NOTE, TITLE, UNIT, Book, Sheet
@@ -69,18 +70,21 @@ def write_simulation(book: Book, plan: Plan, simulated: list[Simulated]) -> None
     # layout first: write-only sheets stream <cols> and panes before the rows
     s.fit_width()
     s.ws.freeze_panes = "A4"
+    s.ws.print_title_rows = "1:3"
     s.widths(30, 14, 14, 14, 14, 60, 4, 18)
     header_rows(s, "Simulation", "Per story company: drivers drawn from distributions "
                 "(blue: illustrative assumptions), the statistics of value (HK$ bn) and a "
                 "histogram against the market value. Other inputs: the Inputs sheet's "
                 "'Story inputs (DCF)'.", plan)
     for k, sim in enumerate(simulated):
+        if k:  # each company's block starts a printed page: no table cut in two
+            s.ws.row_breaks.append(Break(id=s.rows - 1))
         _block(s, sim, k)
 
 
 def _block(s: Sheet, sim: Simulated, k: int) -> None:
     d = sim.dcf
-    top = s.rows + 1
+
     s.append([s.text(f"{d.company.name}: simulated value (HK$ bn)", TITLE)])
     s.append([s.text(h, HEADER) for h in ("Driver", "Distribution", "Parameter 1",
                                           "Parameter 2", "Parameter 3", "Source")])
@@ -113,7 +117,7 @@ def _block(s: Sheet, sim: Simulated, k: int) -> None:
         cells.append(s.formula(live, _value(sim.stats[0]), styled(FORMULA, "#,##0.00"))
                      if index == 0 else None)
         s.append(cells)
-    _histogram(s, sim, top)
+    _histogram(s, sim)
     s.blank_rows(2)
 
 
@@ -123,7 +127,7 @@ def _value(value: object) -> object:
     return getattr(value, "code", value)   # an XlError: its code
 
 
-def _histogram(s: Sheet, sim: Simulated, top: int) -> None:
+def _histogram(s: Sheet, sim: Simulated) -> None:
     if sim.edges is None or sim.counts is None:
         s.append([s.text("No draw had a value: no histogram.", NOTE)])
         return
@@ -151,10 +155,17 @@ def _histogram(s: Sheet, sim: Simulated, top: int) -> None:
                    f"HK${market:,.0f}bn?" if isinstance(market, float) else
                    f"{sim.dcf.company.name}: simulated value")
     chart.y_axis.title = "Draws"
-    chart.x_axis.title = "Value (HK$ bn)"
     chart.add_data(Reference(s.ws, min_col=4, max_col=5, min_row=first - 1, max_row=last),
                    titles_from_data=True)
-    chart.set_categories(Reference(s.ws, min_col=1, min_row=first, max_row=last))
+    # each bin named by its lower end: short labels leave the bars room to draw
+    chart.set_categories(Reference(s.ws, min_col=2, min_row=first, max_row=last))
+    # colours of its own (not left to each program's palette), named in the legend below
+    chart.series[0].graphicalProperties.solidFill = "1F77B4"
     chart.series[1].graphicalProperties.solidFill = "ED7D31"
-    chart.height, chart.width = 7.5, 16
-    s.ws.add_chart(chart, f"J{top}")
+    chart.legend.position = "b"
+    for axis in (chart.x_axis, chart.y_axis):
+        axis.delete = False  # openpyxl 3.1 hides axes unless told
+    chart.x_axis.title = "Value (HK$ bn), lower end of each bin"
+    # beside the bins' table, in the empty Source column: on the block's page, readable
+    chart.height, chart.width = 11, 17
+    s.ws.add_chart(chart, f"F{first - 1}")

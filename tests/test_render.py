@@ -1,0 +1,173 @@
+"""The workbook as a colleague sees it: rendered by LibreOffice headless to PDF, then looked
+at as a person would. Every chart draws its data (pixels of each series' colour on the
+chart's page, not only grey grid lines) on one printed page, every label prints whole, and
+TRUE/FALSE cells read TRUE/FALSE even where LibreOffice keeps the cached values.
+
+Needs LibreOffice and poppler (pdftoppm, pdftotext): skipped without them, failed in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+from xlfuncs.workbook import build, libreoffice
+from xlfuncs.workbook.book import FIT_ROWS
+from xlfuncs.workbook.fit import WIDEST
+from xlfuncs.workbook.textfit import text_width
+
+pytestmark = pytest.mark.engines
+
+DPI = 100
+MARK_PIXELS = 150   # a drawn series: more pixels of its colour than a legend swatch has
+TOLERANCE = 60      # summed RGB distance still counted as the series' colour
+
+
+@dataclass
+class Rendered:
+    workbook: Path
+    pages: list[str]        # each page's text (pdftotext, reading order)
+    pdf: Path
+
+
+def _render(workbook: Path, out: Path, recalculate: bool) -> Rendered:
+    profile = libreoffice.RECALC_ALWAYS
+    try:
+        if not recalculate:  # LibreOffice's own default: keep the file's cached values
+            libreoffice.RECALC_ALWAYS = profile.replace("<value>0</value>",
+                                                        "<value>1</value>")
+        pdf = libreoffice.to_pdf(workbook, out)
+    finally:
+        libreoffice.RECALC_ALWAYS = profile
+    count = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+        ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout)[1])
+    pages = [subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), str(pdf), "-"],
+                            capture_output=True, text=True, check=True).stdout
+             for p in range(1, count + 1)]
+    return Rendered(workbook, pages, pdf)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    missing = [t for t in ("pdftoppm", "pdftotext", "pdfinfo") if not shutil.which(t)]
+    if libreoffice.soffice() is None or missing:
+        reason = f"rendering needs LibreOffice and poppler-utils (missing: {missing or 'soffice'})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return build(out=tmp_path_factory.mktemp("render") / "article.xlsx").path
+
+
+@pytest.fixture(scope="module")
+def rendered(built: Path) -> Rendered:
+    """As a colleague with LibreOffice's default settings sees it: the cached values."""
+    return _render(built, built.parent / "pdf", recalculate=False)
+
+
+# ---- charts -------------------------------------------------------------------------
+
+@dataclass
+class ChartSeries:
+    color: str | None
+    values: str          # the range of its values (or y values)
+
+
+def charts_of(workbook: Path) -> list[tuple[str, list[str], list[ChartSeries]]]:
+    """Each chart's title, axis titles and series, read from the file's chart parts."""
+    out = []
+    with zipfile.ZipFile(workbook) as book:
+        for name in sorted(n for n in book.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml",
+                                                                       n)):
+            xml = book.read(name).decode("utf-8")
+            titles = ["".join(re.findall(r"<a:t>([^<]*)</a:t>", t))
+                      for t in re.findall(r"<(?:c:)?title>(.*?)</(?:c:)?title>", xml, re.S)]
+            series = []
+            for ser in re.findall(r"<(?:c:)?ser>(.*?)</(?:c:)?ser>", xml, re.S):
+                color = re.search(r'<a:srgbClr val="([0-9A-Fa-f]{6})"', ser)
+                values = re.search(r"<(?:c:)?(?:val|yVal)>.*?<(?:c:)?f>([^<]*)</", ser, re.S)
+                series.append(ChartSeries(color[1] if color else None,
+                                          values[1] if values else ""))
+            out.append((titles[0], titles[1:], series))
+    return out
+
+
+def has_data(workbook: openpyxl.Workbook, reference: str) -> bool:
+    """Whether a series' range holds a non-zero number (a zero bar draws nothing)."""
+    sheet, cells = reference.rsplit("!", 1)
+    found = workbook[sheet.strip("'")][cells.replace("$", "")]
+    flat = [c for row in found for c in row] if isinstance(found, tuple) else [found]
+    return any(isinstance(c.value, (int, float)) and c.value != 0 for c in flat)
+
+
+def page_pixels(pdf: Path, page: int) -> np.ndarray:
+    """One page as an RGB array (pdftoppm's PPM: a header, then the bytes)."""
+    raw = subprocess.run(["pdftoppm", "-r", str(DPI), "-f", str(page), "-l", str(page),
+                          str(pdf)], capture_output=True, check=True).stdout
+    width, height = map(int, raw.split(maxsplit=4)[1:3])
+    return np.frombuffer(raw[-width * height * 3:], np.uint8).reshape(height, width, 3)
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"[\s\-\u00ad]+", "", text)
+
+
+def test_every_chart_draws_each_series_on_one_page(rendered: Rendered) -> None:
+    charts = charts_of(rendered.workbook)
+    assert len(charts) >= 2
+    values = openpyxl.load_workbook(rendered.workbook, data_only=True)
+    needed: dict[tuple[int, str], int] = {}
+    for title, axes, series in charts:
+        pages = [i for i, text in enumerate(rendered.pages, 1) if squeeze(title) in squeeze(text)]
+        assert len(pages) == 1, f"chart '{title}': on pages {pages}, not one"
+        text = squeeze(rendered.pages[pages[0] - 1])
+        for axis in axes:  # a page break through the chart would move its axes away
+            assert squeeze(axis) in text, f"chart '{title}': axis '{axis}' not on its page"
+        for s in series:
+            assert s.color is not None, (f"chart '{title}': a series without its own colour "
+                                         "(LibreOffice and Excel would each pick one)")
+            if has_data(values, s.values):
+                key = (pages[0], s.color.upper())
+                needed[key] = needed.get(key, 0) + MARK_PIXELS
+    for (page, color), least in needed.items():
+        rgb = np.array([int(color[i:i + 2], 16) for i in (0, 2, 4)])
+        found = int((np.abs(page_pixels(rendered.pdf, page).astype(int) - rgb).sum(axis=2)
+                     < TOLERANCE).sum())
+        assert found >= least, f"page {page}: {found} pixels of #{color}, a chart needs {least}"
+
+
+# ---- labels and booleans ------------------------------------------------------------
+
+def test_every_label_prints_whole(rendered: Rendered) -> None:
+    """A label with a filled cell beside it (so it cannot spill) or wrapped prints whole:
+    its words appear in the PDF's text (LibreOffice clips what does not fit)."""
+    book = openpyxl.load_workbook(rendered.workbook)
+    words = set(squeeze(" ".join(rendered.pages)).split()) | set(
+        w for page in rendered.pages for w in map(squeeze, page.split()))
+    joined = squeeze("".join(rendered.pages))
+    cut = []
+    for ws in book.worksheets:
+        for row in ws.iter_rows(max_row=FIT_ROWS):
+            filled = {c.column for c in row if c.value not in (None, "")}
+            for cell in row:
+                text = cell.value
+                if not isinstance(text, str) or cell.data_type == "f":
+                    continue
+                if cell.alignment.wrap_text:
+                    if max(map(text_width, text.split())) > WIDEST:
+                        continue  # one unbreakable word (an example formula): LibreOffice
+                        # clips it where Excel breaks it; no column width can help
+                    if not all(squeeze(w) in words or squeeze(w) in joined
+                               for w in text.split()):
+                        cut.append(f"{ws.title}!{cell.coordinate}: {text[:60]}")
+                elif cell.column + 1 in filled and squeeze(text) not in joined:
+                    cut.append(f"{ws.title}!{cell.coordinate}: {text[:60]}")
+    assert not cut, "labels cut off in print:\n" + "\n".join(cut)
