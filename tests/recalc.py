@@ -18,9 +18,13 @@ LIVE_COLUMNS = {("Functions", "F"), ("Simulation", "H")}
 
 
 def agree(ours: object, theirs: object) -> bool:
-    """Same number (relative 1e-9), both blank, same bool, or the same text/error code."""
+    """Same number (relative 1e-9), both blank, same bool (1/0 for LibreOffice), or the same
+    text/error code."""
     if ours in (None, "") and theirs in (None, ""):
         return True
+    if isinstance(ours, bool) and not isinstance(theirs, bool) and theirs in (0, 1):
+        # LibreOffice has no boolean type: a TRUE/FALSE-formatted 1/0 is its boolean
+        return int(ours) == theirs
     if isinstance(ours, bool) or isinstance(theirs, bool):
         return ours is theirs
     if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)):

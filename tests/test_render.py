@@ -12,8 +12,10 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -171,3 +173,61 @@ def test_every_label_prints_whole(rendered: Rendered) -> None:
                 elif cell.column + 1 in filled and squeeze(text) not in joined:
                     cut.append(f"{ws.title}!{cell.coordinate}: {text[:60]}")
     assert not cut, "labels cut off in print:\n" + "\n".join(cut)
+
+
+
+class SheetTables(HTMLParser):
+    """LibreOffice's HTML export, as shown on screen: one table a sheet, the cells' text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sheets: list[list[list[str]]] = []
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.sheets.append([])
+        elif tag == "tr" and self.sheets:
+            self.sheets[-1].append([])
+        elif tag == "td" and self.sheets and self.sheets[-1]:
+            self.cell = []
+            span = int(dict(attrs).get("colspan") or 1)
+            self.sheets[-1][-1].extend([""] * (span - 1))  # merged: the text goes last
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self.cell is not None:
+            self.sheets[-1][-1].append("".join(self.cell).strip())
+            self.cell = None
+
+
+def test_booleans_read_true_or_false_where_libreoffice_keeps_the_cached_values(
+        built: Path, tmp_path: Path) -> None:
+    """LibreOffice has no boolean type: a cached FALSE without a TRUE/FALSE number format
+    shows as 0 when it opens the file without recalculating (its default for files it
+    did not write)."""
+    profile = libreoffice.RECALC_ALWAYS
+    try:
+        libreoffice.RECALC_ALWAYS = profile.replace("<value>0</value>", "<value>1</value>")
+        with tempfile.TemporaryDirectory(prefix="xlfuncs-html-") as work:
+            libreoffice._run(["--convert-to", "html", "--outdir", str(tmp_path),
+                              str(built.resolve())], Path(work), 600)
+    finally:
+        libreoffice.RECALC_ALWAYS = profile
+    parser = SheetTables()
+    parser.feed((tmp_path / f"{built.stem}.html").read_text(encoding="utf-8", errors="replace"))
+    values = openpyxl.load_workbook(built, data_only=True)
+    assert len(parser.sheets) == len(values.worksheets)
+    wrong, seen = [], 0
+    for ws, shown in zip(values.worksheets, parser.sheets, strict=True):
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, bool):
+                    seen += 1
+                    text = shown[cell.row - 1][cell.column - 1]
+                    if text != str(cell.value).upper():
+                        wrong.append(f"{ws.title}!{cell.coordinate}: {text!r}")
+    assert seen >= 10 and not wrong, wrong[:10]

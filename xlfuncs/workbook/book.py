@@ -26,7 +26,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
@@ -48,6 +48,8 @@ ZIP_TIME = (2026, 2, 24, 0, 0, 0)
 FINGERPRINT = "xlfuncs_fingerprint"
 _PLACEHOLDER = "0" * 64
 MAX_TEXT = 32_767  # Excel's limit for one cell's text
+# the format LibreOffice itself gives a boolean: shown TRUE/FALSE in every program
+BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 FIT_ROWS = 400     # the rows whose labels size their columns (fit.py); tables go on below
 # A formula's cached value keeps 12 significant digits. numpy's last-bit results differ
 # between CPUs and builds; at 15 digits one in twenty of the workbook's values flips its
@@ -165,6 +167,9 @@ class Sheet:
         if not text.startswith("="):
             raise ValueError(f"not a formula: {text}")
         kind, value = _cached_xml(cached, rounded=True)
+        if kind == b' t="b"' and style.number_format == "General":
+            # LibreOffice shows a cached boolean as 0/1 unless its format says TRUE/FALSE
+            style = replace(style, number_format=BOOLEAN_FORMAT)
         return Cell(kind, b"<f>" + _escape(text[1:]) + b"</f><v>" + value + b"</v>",
                     self.book.style_id(style))
 
@@ -175,6 +180,8 @@ class Sheet:
         :func:`cached_values` (rounded for formula columns). The fast path for 10,000-row
         tables."""
         style_id = self.book.style_id(style)
+        if style.number_format == "General" and any(k == b' t="b"' for k, _ in cached):
+            style_id = self.book.style_id(replace(style, number_format=BOOLEAN_FORMAT))
         cells: list[Cell | None] = []
         for index, (kind, value) in enumerate(cached):
             formula = formulas[index] if formulas is not None else None
