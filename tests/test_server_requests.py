@@ -251,6 +251,45 @@ def test_sigterm_answers_the_call_in_progress_then_exits_cleanly(tmp_path: Path)
         socket.create_connection((HOST, int(base.rsplit(":", 1)[1])), timeout=2).close()
 
 
+BROKEN = """
+import asyncio, json, logging, sys
+import httpx
+import xlwings as xw
+from xlfuncs import server_app
+
+@xw.func
+def val_broken(x):
+    return {1: 2}[x]  # a KeyError: a bug, not the request's fault
+
+server_app.xlwings_router.custom_functions.val_broken = val_broken
+
+async def main():
+    transport = httpx.ASGITransport(app=server_app.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        body = {**json.loads(sys.argv[1]), "func_name": "val_broken", "args": [[[3]]]}
+        response = await client.post("/xlwings/custom-functions-call", json=body)
+        print(response.status_code, response.text)
+
+asyncio.run(main())
+"""
+
+
+def test_a_bug_of_ours_is_a_500_that_quotes_a_reference_the_log_explains(
+        tmp_path: Path) -> None:
+    env = {**os.environ, **plan(project=tmp_path, environ={
+        "XLWINGS_LICENSE_KEY": "noncommercial"}).env}
+    result = subprocess.run([sys.executable, "-c", BROKEN, json.dumps(PAYLOAD)], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    status, _, reply = result.stdout.strip().partition(" ")
+    assert status == "500", result.stdout + result.stderr[-2000:]
+    reference = reply.split("reference ")[1].split(")")[0]
+    assert "KeyError" in reply and "bug" in reply
+    log = result.stderr
+    assert f"internal error {reference}" in log
+    assert "'val_broken'(1x1) from 'Sheet1!A1'" in log, log[-3000:]
+    assert "Traceback" in log and "in val_broken" in log and "KeyError: 3" in log
+
+
 # ---- the fuzzer: hypothesis over the request's JSON -------------------------------------
 
 NAMES = [e.python_name for e in CATALOG]
