@@ -198,6 +198,27 @@ def test_single_cell_calls_are_answered_while_a_large_call_runs(
     assert max(a[2] for a in answered) < 2.0, answered
 
 
+def test_large_calls_waiting_past_four_limits_get_503_busy_the_rest_are_answered(
+        served: tuple[str, Path]) -> None:
+    """The bodies queued for the large-call process are bounded (4 x 2 MB here): one slow
+    1.5 MB call, then 0.6 MB calls (a long formula_name: quick to answer) behind it."""
+    base, log = served
+    body, expected = big_call(60_000)
+    padded = with_fields(formula_name="x" * 600_000)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        start = len(log.read_text(errors="replace"))
+        big = pool.submit(post, base, body, 120)
+        wait_for(log, 'Function "val_ps" called', start)
+        queued = list(pool.map(lambda _: post(base, padded, 120), range(14), timeout=120))
+        status, text = big.result(timeout=120)
+    assert status == 200 and json.loads(text)["result"] == expected
+    busy = [text for status, text in queued if status == 503]
+    assert sorted({status for status, _ in queued}) == [200, 503], queued
+    assert "busy with other large calls" in busy[0]
+    assert all(json.loads(text)["result"] == [[150.0]] for status, text in queued
+               if status == 200)
+
+
 def test_the_limit_comes_from_the_flag_or_the_environment(tmp_path: Path) -> None:
     license_only = {"XLWINGS_LICENSE_KEY": "noncommercial"}
     assert plan(project=tmp_path, environ=license_only).env[LIMIT_ENV] == "16"

@@ -9,7 +9,8 @@ For ``POST /xlwings/custom-functions-call`` the guard
 * runs a small call inline and a large one (over 64 KB of JSON) in a separate process,
   one call at a time: the CPU-bound numpy work and the JSON of a large range stay off the
   event loop, so single-cell calls are answered while it runs, and the memory of large
-  calls is bounded by one call per worker;
+  calls is bounded by one call per worker (and four limits' worth of waiting bodies, past
+  which a large call gets 503 with Retry-After: busy, not broken, so Excel retries it);
 * turns an exception that escapes a function into a 500 that names the call and is
   logged with its traceback (a bug of ours: a request's fault is a 400 before that).
 
@@ -52,14 +53,19 @@ logger = logging.getLogger("xlfuncs.server")
 CALL_PATH = f"{settings.app_path}/xlwings/custom-functions-call"
 INLINE_BYTES = 64 * 1024  # ~5,000 cells: a few ms of work, fine on the event loop
 LIMIT_BYTES = int(limit_mb() * 1e6)
+# The bodies of large calls waiting for the call process are held in memory: at most four
+# limits' worth per worker; beyond that, 503 (busy, Excel retries it later)
+WAITING_BYTES = 4 * LIMIT_BYTES
+RETRY_SECONDS = 10
 _CURRENT_CALL: ContextVar[str] = ContextVar("xlfuncs_current_call", default="a call")
 
 
-async def respond(send: Send, status: int, text: str) -> None:
+async def respond(send: Send, status: int, text: str,
+                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     body = text.encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -202,6 +208,7 @@ class CallProcess:
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self.waiting_bytes = 0  # bodies of the large calls queued or running
 
     def start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -213,11 +220,14 @@ class CallProcess:
 
     async def run(self, scope: Scope, body: bytes) -> tuple[int, list[Any], bytes]:
         pool = self.start()
+        self.waiting_bytes += len(body)
         try:
             return await asyncio.wrap_future(pool.submit(child_call, _picklable(scope), body))
         except BrokenProcessPool:
             self._pool = None  # the next large call starts a new process
             raise
+        finally:
+            self.waiting_bytes -= len(body)
 
     def stop(self) -> None:
         if self._pool is not None:
@@ -252,6 +262,14 @@ class Guard:
             return
         if len(body) <= INLINE_BYTES:
             await checked_call(self.app, scope, body, send, receive)
+            return
+        if self.calls.waiting_bytes + len(body) > WAITING_BYTES:
+            logger.warning("busy: %.1f MB of large calls waiting; a %.1f MB call refused",
+                           self.calls.waiting_bytes / 1e6, len(body) / 1e6)
+            await respond(send, 503, f"xlfuncs: busy with other large calls "
+                          f"({self.calls.waiting_bytes / 1e6:.0f} MB waiting); try again in "
+                          f"{RETRY_SECONDS} s, or split the range",
+                          ((b"retry-after", str(RETRY_SECONDS).encode()),))
             return
         try:
             status, headers, content = await self.calls.run(scope, body)
