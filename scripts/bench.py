@@ -388,103 +388,6 @@ def bench_story(rows: int, implied_rows: int, draws: int, repeat: int) -> list[d
     ]
 
 
-ECHO = '''
-
-import xlwings as xw
-
-
-@xw.func
-def echo(value):
-    """Returns its argument: the benchmark's baseline for one round trip."""
-    return value
-'''
-
-
-def bench_server(calls: int, rows: int, repeat: int) -> list[dict[str, Any]]:
-    """Per-call latency against an echo function on the same server, and one
-    {rows}-row range call over HTTP (loopback only, bounded loops)."""
-    import socket
-    import urllib.request
-
-    from xlfuncs.server import plan
-
-    def post(base: str, name: str, args: list[Any]) -> Any:
-        payload = {"func_name": name, "args": args, "caller_address": "Sheet1!A1",
-                   "formula_name": name.upper(), "version": "0.37.8", "runtime": "1.4",
-                   "culture_info_name": "en-US", "date_format": "yyyy-mm-dd",
-                   "client": "Office.js"}
-        request = urllib.request.Request(f"{base}/xlwings/custom-functions-call",
-                                         data=json.dumps(payload).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read())["result"]
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with tempfile.TemporaryDirectory() as work:
-        project = Path(work) / "project"
-        chosen = plan(port=port, project=project,
-                      environ={**os.environ, "XLWINGS_LICENSE_KEY": os.environ.get(
-                          "XLWINGS_LICENSE_KEY", "noncommercial")})
-        with (project / "custom_functions" / "__init__.py").open("a") as init:
-            init.write(ECHO)  # written after plan(), which would rewrite the file
-        process = subprocess.Popen(chosen.argv, env=chosen.env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    post(base, "echo", [[[1.0]]])
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise
-                    time.sleep(0.3)
-
-            def latency(name: str, args: list[Any]) -> dict[str, float]:
-                for _ in range(20):  # warm
-                    post(base, name, args)
-                times = []
-                for _ in range(calls):
-                    start = time.perf_counter()
-                    post(base, name, args)
-                    times.append(time.perf_counter() - start)
-                return {"median": statistics.median(times), "min": min(times),
-                        "max": max(times), "runs": calls}
-
-            ours = latency("val_ps", [[[323.2]], [[0.2156]]])
-            echo = latency("echo", [[[323.2]]])
-            caps = [[float(i + 1)] for i in range(rows)]
-            revenue = [[2.0 + i % 7] for i in range(rows)]
-            big = timed(lambda: post(base, "val_ps", [caps, revenue]), repeat)
-            import asyncio
-
-            from xlwings import server as runtime
-
-            import xlfuncs.udfs as udfs
-
-            payload = {"func_name": "val_ps", "args": [caps, revenue],
-                       "caller_address": "Sheet1!A1", "formula_name": "VAL_PS",
-                       "version": "0.37.8", "runtime": "1.4", "culture_info_name": "en-US",
-                       "date_format": "yyyy-mm-dd", "client": "Office.js"}
-            local = timed(lambda: asyncio.run(runtime.custom_functions_call(payload, udfs)),
-                          repeat)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    return [
-        row("xlwings Server: one VAL_PS call, HTTP round trip on loopback", ours,
-            "a trivial echo function on the same server", echo, "<= 1.5x echo",
-            lambda r, o: 1 / r <= 1.5, note=f"median of {calls} sequential calls"),
-        row(f"xlwings Server: one VAL_PS call over {rows:,}-row ranges, HTTP", big,
-            "the same call in-process, xlwings' runtime without HTTP", local,
-            "reported", lambda r, o: True,
-            note="the difference is JSON (~3 MB each way) and HTTP"),
-    ]
-
-
 def bench_import(repeat: int) -> dict[str, Any]:
     ours = in_subprocess("import xlfuncs.udfs", repeat)
     peer = in_subprocess("import xlwings", repeat)
@@ -542,9 +445,18 @@ def main() -> int:
                         help="only rewrite docs/performance.md from bench/results.json")
     parser.add_argument("--story", action="store_true",
                         help="only the story DCF rows; print them, write nothing")
+    parser.add_argument("--server", action="store_true",
+                        help="only the xlwings Server rows; print them, write nothing")
     parser.add_argument("--workbook", action="store_true",
                         help="only the build and recalculation rows; print them, write nothing")
     args = parser.parse_args()
+    # imported here: bench_server imports this module's helpers
+    from bench_server import bench_server, bench_server_load
+
+    if args.server:
+        show([*bench_server(200 if args.quick else 500, 100_000, 3),
+              *bench_server_load(100 if args.quick else 300)])
+        return 0
     if args.story:
         show(bench_story(100_000, 10_000, 100_000, 3))
         return 0
@@ -564,6 +476,7 @@ def main() -> int:
     results += bench_large(2_000 if args.quick else 10_000, 1 if args.quick else 3)
     results.append(bench_import(repeat * 2))
     results += bench_server(200 if args.quick else 500, rows_count, repeat)
+    results += bench_server_load(100 if args.quick else 300)
     results += bench_story(rows_count, 10_000, 100_000, repeat)
     machine = {"python": platform.python_version(), "platform": platform.platform(),
                "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}

@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,11 +47,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(tmp: Path, workers: int = 1, certs: Path | None = None,
+            options: Sequence[str] = (), environ: dict[str, str] | None = None,
             ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
-    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial"}
+    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", **(environ or {})}
     log = (tmp / f"server-{port}.log").open("wb")
-    extra = ["--certs", str(certs)] if certs else []
+    extra = [*(["--certs", str(certs)] if certs else []), *options]
     process = subprocess.Popen(
         [sys.executable, "-m", "xlfuncs.cli", "serve", "--port", str(port), "--workers",
          str(workers), "--project", str(tmp / "project"), *extra],

@@ -138,7 +138,8 @@ def _build(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    return serve(args.host, args.port, args.workers, args.certs, args.project)
+    return serve(args.host, args.port, args.workers, args.certs, args.project,
+                 args.max_request_mb)
 
 
 def _lite(args: argparse.Namespace) -> int:
@@ -200,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--project", type=Path, metavar="DIR",
                         help="xlwings Server project folder to write and run "
                              "(default: ~/.cache/xlfuncs/server)")
+    server.add_argument("--max-request-mb", type=float, metavar="MB",
+                        help="largest request body read, in MB; larger calls get 413 "
+                             "(default: $XLFUNCS_MAX_REQUEST_MB or 16, which allows "
+                             "1,333,333 cells)")
     server.set_defaults(run=_serve)
 
     lite = commands.add_parser("lite", help="write main.py and requirements.txt for "

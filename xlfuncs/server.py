@@ -5,7 +5,9 @@ an Office.js add-in to Excel on Windows, Mac and the web. It loads the custom fu
 of a project folder; ``xlfuncs serve`` writes a minimal one whose ``custom_functions``
 package re-exports ``xlfuncs.udfs`` (nothing else: the examples of xlwings Server stay
 off) and starts the server on loopback, under uvicorn, or gunicorn with uvicorn workers
-for ``--workers`` above 1.
+for ``--workers`` above 1. The app it runs is :mod:`xlfuncs.server_app`: xlwings Server's
+behind a guard (size limit, 400 with the reason for a malformed call, large calls off the
+event loop).
 
 xlwings Server is dual-licensed: ``XLWINGS_LICENSE_KEY=noncommercial`` for non-commercial
 use (PolyForm Noncommercial), a paid key otherwise. ``xlfuncs serve`` will not start
@@ -17,22 +19,38 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .server_requests import LIMIT_ENV, limit_mb
 
 NAMESPACE = "XLFUNCS"
 # xlfuncs' own add-in ids (Office identifies an add-in by its manifest id; xlwings
 # Server's defaults are shared by every project that keeps them)
 MANIFEST_IDS = {"dev": "6b0e8f3c-5a51-4f0e-9a3e-2c7d1f4b8e01",
                 "prod": "b3f1c2d4-7e8a-4b9c-a1d2-3e4f5a6b7c80"}
-APP = "xlwings_server.main:main_app"
+APP = "xlfuncs.server_app:app"
 LICENSE_HELP = """\
 xlfuncs serve: XLWINGS_LICENSE_KEY is not set.
 xlwings Server is dual-licensed. For non-commercial use (PolyForm Noncommercial 1.0.0):
     export XLWINGS_LICENSE_KEY=noncommercial
 For commercial use, buy a key (https://www.xlwings.org/pricing) and set it instead."""
 INSTALL_HELP = 'xlfuncs serve needs xlwings Server: pip install "xlfuncs[server]"'
+# xlwings validates the key when xlwings.pro is first imported, i.e. inside the server after
+# "serving..." was printed; ask it first, in a child with the server's environment.
+LICENSE_CHECK = """\
+import xlwings
+try:
+    from xlwings.pro.utils import LicenseHandler
+    LicenseHandler.validate_license("pro")
+except Exception as exc:
+    print(f"{type(exc).__name__}: {exc}")
+    raise SystemExit(1)
+"""
+# seconds gunicorn gives a worker to finish its calls after SIGTERM (its default is 30)
+GRACEFUL_SECONDS = 120
 
 CUSTOM_FUNCTIONS = '''\
 """The Excel functions of xlfuncs, as xlwings Server loads them.
@@ -90,9 +108,11 @@ class Plan:
 
 def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
          certs: Path | None = None, project: Path | None = None,
-         environ: dict[str, str] | None = None) -> Plan:
+         environ: dict[str, str] | None = None, max_request_mb: float | None = None,
+         ) -> Plan:
     """The command and environment that serve xlfuncs; raises ServeError with the reason
-    when it cannot start."""
+    when it cannot start. ``max_request_mb`` (else ``$XLFUNCS_MAX_REQUEST_MB``, else 16)
+    is the largest request body the server reads."""
     environ = dict(os.environ if environ is None else environ)
     if not environ.get("XLWINGS_LICENSE_KEY"):
         raise ServeError(LICENSE_HELP)
@@ -100,6 +120,12 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         raise ServeError(INSTALL_HELP)
     if workers < 1:
         raise ServeError("--workers must be 1 or more")
+    if max_request_mb is not None and not 0 < max_request_mb < float("inf"):
+        raise ServeError("--max-request-mb must be a positive number of MB, e.g. 16")
+    try:
+        limit = limit_mb(environ) if max_request_mb is None else max_request_mb
+    except ValueError as exc:
+        raise ServeError(f"xlfuncs serve: {exc}") from None
     folder = write_project((project or default_project()).resolve())
     env = {
         **environ,
@@ -110,6 +136,7 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         "XLWINGS_ENABLE_HOTRELOAD": "false",
         "XLWINGS_PROJECT_NAME": "xlfuncs",
         "XLWINGS_ENVIRONMENT": environ.get("XLWINGS_ENVIRONMENT", "prod"),
+        LIMIT_ENV: f"{limit:g}",
         **{f"XLWINGS_MANIFEST_ID_{name.upper()}": uuid for name, uuid in MANIFEST_IDS.items()},
     }
     tls: list[str] = []
@@ -128,11 +155,22 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         worker = ("uvicorn_worker.UvicornWorker" if importlib.util.find_spec("uvicorn_worker")
                   else "uvicorn.workers.UvicornWorker")
         argv = [sys.executable, "-m", "gunicorn", APP, "--worker-class", worker,
-                "--workers", str(workers), "--bind", f"{host}:{port}"]
+                "--workers", str(workers), "--bind", f"{host}:{port}",
+                "--graceful-timeout", str(GRACEFUL_SECONDS)]
         if certs is not None:
             tls = ["--certfile", str(cert), "--keyfile", str(key)]
     shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
     return Plan(argv + tls, env, f"{scheme}://{shown}:{port}")
+
+
+def license_problem(env: dict[str, str]) -> str | None:
+    """Why xlwings would refuse the license setting in ``env``, in one line, or None."""
+    result = subprocess.run([sys.executable, "-c", LICENSE_CHECK], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    if result.returncode == 0:
+        return None
+    lines = (result.stdout or result.stderr).strip().splitlines()
+    return lines[-1] if lines else f"the license check exited with {result.returncode}"
 
 
 def next_steps(url: str) -> str:
@@ -146,12 +184,18 @@ Stop with Ctrl+C."""
 
 
 def serve(host: str, port: int, workers: int, certs: Path | None,
-          project: Path | None) -> int:
+          project: Path | None, max_request_mb: float | None = None) -> int:
     """Start the server in this process's place (exec); returns only on an error."""
     try:
-        chosen = plan(host, port, workers, certs, project)
+        chosen = plan(host, port, workers, certs, project, max_request_mb=max_request_mb)
     except ServeError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    problem = license_problem(chosen.env)
+    if problem is not None:
+        print(f"xlfuncs serve: XLWINGS_LICENSE_KEY is not accepted by xlwings ({problem}); "
+              "use XLWINGS_LICENSE_KEY=noncommercial for non-commercial use, or a valid "
+              "paid key", file=sys.stderr)
         return 2
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"xlfuncs: listening on {host}, not loopback: anyone who reaches this port "
