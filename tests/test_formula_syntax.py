@@ -98,3 +98,15 @@ def test_the_checks_cover_every_entry_with_a_native_formula() -> None:
     names = {e.name for e in with_native_formula()}
     assert {"VAL_PS", "VAL_DCF", "BURN_MONTHS", "FX_CONVERT", "CHECK_CLOSE",
             "DATA_IN_BILLIONS", "STORY_GROWTH", "STORY_TERMINAL_VALUE"} <= names
+
+
+def test_an_omitted_or_blank_optional_argument_takes_its_default() -> None:
+    # FX_RATE(from, to, [usd_hkd], [usd_cny]): the defaults 7.8 and 6.91 (the Inputs')
+    fx = BY_NAME["FX_RATE"]
+    omitted = fx.excel("A1", "B1")
+    assert "7.8" in omitted and "6.91" in omitted and "C1" not in omitted
+    one_given = fx.excel("A1", "B1", "C1")  # a blank cell takes the default, by default
+    assert 'IF(C1="",7.8,C1)' in one_given and "6.91" in one_given
+    assert 'IF(C1=""' not in fx.excel("A1", "B1", "C1", blank_takes_default=False)
+    with pytest.raises(ValueError, match="FX_RATE needs 'to_currency'"):
+        fx.excel("A1")
