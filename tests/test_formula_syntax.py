@@ -110,3 +110,12 @@ def test_an_omitted_or_blank_optional_argument_takes_its_default() -> None:
     assert 'IF(C1=""' not in fx.excel("A1", "B1", "C1", blank_takes_default=False)
     with pytest.raises(ValueError, match="FX_RATE needs 'to_currency'"):
         fx.excel("A1")
+
+
+def test_a_default_is_written_as_an_excel_literal() -> None:
+    from xlfuncs.entry import _literal
+
+    # Excel doubles a quote inside a string literal; numbers keep 15 significant digits
+    assert _literal('say "hi"') == '"say ""hi"""'
+    assert _literal(None) == '""' and _literal(0.1) == "0.1" and _literal(7.8) == "7.8"
+    assert _literal(1 / 3) == "0.333333333333333"
