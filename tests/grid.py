@@ -32,7 +32,8 @@ DATES: list[Any] = [
     45657.5,    # 2024-12-31 at noon: a fraction of a day
     45838.0,    # 2025-06-30
     2958465.0,  # 9999-12-31, Excel's last day
-    2958466.0,  # one day beyond it
+    2958465.5,  # its noon: still inside the calendar
+    2958466.0,  # 10000-01-01, the first moment beyond it: #NUM!
 ]
 TEXTS: list[Any] = [None, "USD", "hkd", "RMB", "CNY", "EUR", " USD", "bn", "m", "k", "tn",
                     "abc", 5.0]

@@ -163,6 +163,16 @@ def test_a_date_argument_is_checked_against_excels_calendar() -> None:
         assert answer.code == NUM and "calendar" in answer.reason, answer
 
 
+def test_the_calendar_ends_with_the_last_moment_of_9999_12_31() -> None:
+    # serial 2958465 is 9999-12-31 (Excel's last day); 2958466 is 10000-01-01, which
+    # Excel cannot show: its DATE() refuses the year 10000
+    # the whole of 9999, both ends counted (as 2022-01-01 to 2025-06-30 is 42 months)
+    assert xf.burn_months(dt.date(9999, 1, 1), 2958465.99) == 12.0
+    for beyond in (2958466.0, 2958466.5):
+        answer = xf.explain(xf.burn_months, dt.date(9999, 1, 1), beyond)
+        assert answer.code == NUM and "calendar" in answer.reason, answer
+
+
 def test_the_cash_zero_date_at_the_end_of_excels_calendar() -> None:
     # 9999-12-01 + 1.0183 months x 30.4375 days = + 30.995 days: 9999-12-31, the last day
     # Excel has; with a month of 365.35/12 = 30.4458 days it would be 31.003: past the end

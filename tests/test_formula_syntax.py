@@ -119,3 +119,11 @@ def test_a_default_is_written_as_an_excel_literal() -> None:
     assert _literal('say "hi"') == '"say ""hi"""'
     assert _literal(None) == '""' and _literal(0.1) == "0.1" and _literal(7.8) == "7.8"
     assert _literal(1 / 3) == "0.333333333333333"
+
+
+def test_a_literal_argument_is_told_from_a_reference() -> None:
+    from xlfuncs.entry import _is_literal
+
+    # a literal needs no blank test or type check; a reference or a name needs both
+    assert _is_literal("0.5") and _is_literal("-3") and _is_literal('"USD"')
+    assert not _is_literal("A1") and not _is_literal("Revenue_Growth")
