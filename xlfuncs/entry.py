@@ -112,7 +112,7 @@ def type_checks(args: list[str], params: tuple[Param, ...]) -> list[tuple[str, s
         if param.kind == "date":
             checks.append((_not_all(pending), VALUE))
             pending = []
-            checks.append((f"OR({arg}<{inputs.MIN_SERIAL:.0f},{arg}>"
+            checks.append((f"OR({arg}<{inputs.MIN_SERIAL:.0f},{arg}>="
                            f"{inputs.MAX_SERIAL + 1:.0f})", NUM))
     if pending:
         checks.append((_not_all(pending), VALUE))

@@ -168,7 +168,7 @@ def _datetime64_serial(value: np.datetime64) -> tuple[float, int]:
 
 
 def _range_checked(serial: float) -> tuple[float, int]:
-    if not (MIN_SERIAL <= serial <= MAX_SERIAL + 1):
+    if not (MIN_SERIAL <= serial < MAX_SERIAL + 1):  # 9999-12-31 ends before 10000-01-01
         return np.nan, OUT_OF_RANGE
     return serial, OK
 
@@ -229,7 +229,7 @@ def to_numbers(value: Any) -> tuple[np.ndarray, np.ndarray]:
 def to_serials(value: Any) -> tuple[np.ndarray, np.ndarray]:
     """Excel date serials from serials or ``date``/``datetime``/``Timestamp``/``datetime64``."""
     return _coerce(value, _serial_or_status,
-                   lambda v: (v >= MIN_SERIAL) & (v <= MAX_SERIAL + 1))
+                   lambda v: (v >= MIN_SERIAL) & (v < MAX_SERIAL + 1))
 
 
 def to_texts(value: Any) -> tuple[np.ndarray, np.ndarray]:
