@@ -158,13 +158,10 @@ def _datetime64_serial(value: np.datetime64) -> tuple[float, int]:
     year = value.astype("datetime64[Y]").astype(np.int64) + 1970
     if not 1899 <= year <= 10000:  # checked first: converting far years would overflow
         return np.nan, OUT_OF_RANGE
-    unit, _ = np.datetime_data(value.dtype)
-    if unit in ("Y", "M", "W", "D"):
-        days = float((value.astype("datetime64[D]") - _EPOCH64).astype(np.int64))
-    else:
-        micros = (value.astype("datetime64[us]") - _EPOCH64).astype(np.int64)
-        days = float(micros) / 86_400e6
-    return _range_checked(days)
+    # exact for whole days too: a day's microseconds, 2**13 x 10546875, times a day count
+    # below 2**22 stays within a double's 53 bits, and the division is then exact
+    micros = (value.astype("datetime64[us]") - _EPOCH64).astype(np.int64)
+    return _range_checked(float(micros) / 86_400e6)
 
 
 def _range_checked(serial: float) -> tuple[float, int]:
@@ -201,10 +198,7 @@ def _coerce(value: Any, element: Callable[[Any], tuple[float, int]],
             return values, np.zeros(values.shape, dtype=np.int8)
         status = np.where(np.isnan(values), BLANK, np.where(usable, OK, OUT_OF_RANGE))
         return np.where(status == OK, values, np.nan), status.astype(np.int8)
-    flat = arr.ravel()
-    if arr.dtype.kind != "O":  # datetime64, bool, text, complex...: one numpy scalar each
-        flat = np.empty(arr.size, dtype=object)
-        flat[:] = list(arr.ravel())
+    flat = arr.ravel()  # datetime64, bool, text, complex arrays: one numpy scalar each
     # Ranges from Excel are mostly plain floats: decide that with one pass of type()
     # instead of calling the per-element classifier 100,000 times.
     if flat.size and set(map(type, flat)) <= {float, int}:
