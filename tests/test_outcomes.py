@@ -190,3 +190,22 @@ def test_guards_and_outcomes_cannot_be_changed_after_the_fact() -> None:
 def test_a_text_argument_of_the_wrong_type_says_text_is_expected() -> None:
     assert xf.explain(xf.fx_rate, 1.0, "HKD") == XlError(VALUE, "from_currency: expected text")
     assert xf.explain(xf.fx_rate, "USD", 2.0) == XlError(VALUE, "to_currency: expected text")
+
+
+def test_a_result_beyond_a_double_has_its_own_reason() -> None:
+    # 1e300 / 1e-300 = 1e600, beyond a double: not a guard's error, the overflow's
+    assert xf.explain(xf.val_ps, 1e300, 1e-300) == XlError(
+        NUM, "the result is too large or not a finite number")
+    assert xf.explain(xf.val_ps, [1e300, 3.0], [1e-300, 2.0])[1] == 1.5
+
+
+def test_a_metric_of_one_argument() -> None:
+    from xlfuncs.elementwise import Guard, metric
+
+    @metric(Guard(NUM, "x is negative", lambda x: x < 0))
+    def double(x):  # type: ignore[no-untyped-def]
+        return 2 * x
+
+    assert double(3) == 6.0
+    assert xf.explain(double, [1.5, -1, None, "a"]) == [
+        3.0, XlError(NUM, "x is negative"), None, XlError(VALUE, "x: expected a number")]
