@@ -102,3 +102,12 @@ def test_text_is_trimmed_of_spaces_only() -> None:
     assert texts.tolist() == ["XAU", "XDR", "MAX", "HKD", "\tUSD"]
     assert status.tolist() == [OK] * 5
     assert xf.fx_rate(" usd ", "HKD ") == 7.8
+
+
+def test_a_two_dimensional_range_of_error_cells_keeps_its_shape() -> None:
+    # numpy would unpack each XlError (a tuple) into a new axis: read cell by cell instead
+    wrong = XlError(VALUE, "market_cap: expected a number")
+    error = XlError(NUM, "x")
+    assert xf.explain(xf.val_ps, [[error, error]], 2) == [[wrong, wrong]]
+    assert xf.explain(xf.val_ps, [[error, error], [error, 4.0]], 2) == [[wrong, wrong],
+                                                                         [wrong, 2.0]]
