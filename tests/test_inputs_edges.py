@@ -44,6 +44,7 @@ def one(value: Any) -> tuple[float, int]:
     (np.datetime64("1900-03-01"), OK), (np.datetime64("1900-02-28T12:00"), OUT_OF_RANGE),
     (np.datetime64("9999-12-31T23:59"), OK), (np.datetime64("10000-01-01", "D"), OUT_OF_RANGE),
     (np.datetime64("10000-01-01T12:00"), OUT_OF_RANGE),
+    (np.datetime64("-5000", "Y"), OUT_OF_RANGE), (np.datetime64("20000-01-01"), OUT_OF_RANGE),
 ])
 def test_excels_calendar_holds_on_every_path_a_date_takes(value: Any, status: int) -> None:
     assert one(value)[1] == status
@@ -111,3 +112,11 @@ def test_a_two_dimensional_range_of_error_cells_keeps_its_shape() -> None:
     assert xf.explain(xf.val_ps, [[error, error]], 2) == [[wrong, wrong]]
     assert xf.explain(xf.val_ps, [[error, error], [error, 4.0]], 2) == [[wrong, wrong],
                                                                          [wrong, 2.0]]
+
+
+@pytest.mark.parametrize("unit", ["ps", "fs", "as"])
+def test_a_datetime64_finer_than_nanoseconds_is_a_date_too(unit: str) -> None:
+    # these units only reach days around 1970-01-01, Excel's serial 25569
+    assert one(np.datetime64(7, unit)) == (25569.0, OK)
+    assert one(np.datetime64(-7, unit))[1] == OK
+    assert xf.burn_months(np.datetime64(7, unit), dt.date(1970, 1, 31)) == 1.0

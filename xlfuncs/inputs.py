@@ -150,18 +150,23 @@ def _number_or_status(value: Any) -> tuple[float, int]:
 
 
 _EPOCH64 = np.datetime64(EXCEL_EPOCH.isoformat(), "D")
+_FIRST_DAY64, _LAST_DAY64 = np.datetime64("1900-03-01"), np.datetime64("9999-12-31")
 
 
 def _datetime64_serial(value: np.datetime64) -> tuple[float, int]:
     if np.isnat(value):
         return np.nan, BLANK
-    year = value.astype("datetime64[Y]").astype(np.int64) + 1970
-    if not 1899 <= year <= 10000:  # checked first: converting far years would overflow
+    if np.datetime_data(value.dtype)[0] in ("ps", "fs", "as"):
+        # numpy cannot turn these into days (the factor overflows); they span at most
+        # 106 days around 1970, which nanoseconds hold
+        value = value.astype("datetime64[ns]")
+    # by the day, first: a far year would overflow in microseconds
+    if not _FIRST_DAY64 <= value.astype("datetime64[D]") <= _LAST_DAY64:
         return np.nan, OUT_OF_RANGE
     # exact for whole days too: a day's microseconds, 2**13 x 10546875, times a day count
     # below 2**22 stays within a double's 53 bits, and the division is then exact
     micros = (value.astype("datetime64[us]") - _EPOCH64).astype(np.int64)
-    return _range_checked(float(micros) / 86_400e6)
+    return _range_checked(float(micros) / 86_400e6)  # 9999-12-31T23:59:59.99999 rounds up
 
 
 def _range_checked(serial: float) -> tuple[float, int]:
