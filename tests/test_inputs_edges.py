@@ -21,7 +21,17 @@ import pytest
 import xlfuncs as xf
 from xlfuncs import XlfuncsError
 from xlfuncs.errors import NUM, VALUE, XlError
-from xlfuncs.inputs import BLANK, OK, OUT_OF_RANGE, WRONG_TYPE, date_to_serial, to_serials, to_texts
+from xlfuncs.inputs import (
+    BLANK,
+    OK,
+    OUT_OF_RANGE,
+    WRONG_TYPE,
+    date_to_serial,
+    serials_to_datetime64,
+    to_numbers,
+    to_serials,
+    to_texts,
+)
 
 FIRST, LAST = 61.0, 2958465.0   # 1900-03-01 and 9999-12-31
 CALENDAR = XlError(NUM, "start_date: date outside Excel's calendar (1900-03-01 to 9999-12-31)")
@@ -93,7 +103,8 @@ def test_every_kind_of_missing_value_is_a_blank_text() -> None:
         assert int(to_texts(cell)[1][()]) == BLANK, cell
         assert xf.explain(xf.fx_rate, cell, "HKD") is None
     # a number, even a whole one, is not text
-    assert to_texts([1.0, 0, Decimal("2")])[1].tolist() == [WRONG_TYPE] * 3
+    texts, status = to_texts([1.0, 0, Decimal("2")])
+    assert status.tolist() == [WRONG_TYPE] * 3 and texts.tolist() == [""] * 3
     assert xf.explain(xf.fx_rate, 1.0, "HKD") == XlError(VALUE, "from_currency: expected text")
 
 
@@ -120,3 +131,18 @@ def test_a_datetime64_finer_than_nanoseconds_is_a_date_too(unit: str) -> None:
     assert one(np.datetime64(7, unit)) == (25569.0, OK)
     assert one(np.datetime64(-7, unit))[1] == OK
     assert xf.burn_months(np.datetime64(7, unit), dt.date(1970, 1, 31)) == 1.0
+
+
+def test_a_range_of_floats_is_read_without_a_copy() -> None:
+    # 100,000 cells from Excel: the common case must not copy them (values, not a promise)
+    cells = np.linspace(1.0, 2.0, 1000)
+    values, status = to_numbers(cells)
+    assert np.shares_memory(values, cells) and values.tolist() == cells.tolist()
+    assert status.tolist() == [OK] * 1000
+
+
+def test_serials_become_whole_days_and_non_numbers_nat() -> None:
+    # 45658 is 2025-01-01; 45658.99 is still that day; 61 is 1900-03-01
+    days = serials_to_datetime64(np.array([45658.0, 45658.99, 61.0, np.nan, np.inf]))
+    assert [str(d) for d in days] == ["2025-01-01", "2025-01-01", "1900-03-01", "NaT", "NaT"]
+    assert str(serials_to_datetime64(np.array(45658.5))[()]) == "2025-01-01"

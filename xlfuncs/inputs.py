@@ -262,8 +262,8 @@ def date_to_serial(day: dt.date) -> float:
 
 def serials_to_datetime64(serials: np.ndarray) -> np.ndarray:
     """Whole-day datetime64[D] for an array of serials; NaN becomes NaT."""
-    out = np.full(np.shape(serials), np.datetime64("NaT"), dtype="datetime64[D]")
+    serials = np.asarray(serials)
+    out = np.full(serials.shape, np.datetime64("NaT"), dtype="datetime64[D]")
     finite = np.isfinite(serials)
-    days = np.floor(np.where(finite, serials, 0)).astype(np.int64)
-    out[finite] = np.datetime64(EXCEL_EPOCH.isoformat(), "D") + days[finite]
+    out[finite] = _EPOCH64 + np.floor(serials[finite]).astype(np.int64)
     return out
