@@ -231,3 +231,48 @@ def test_val_dcf_answers_one_value_for_a_whole_range() -> None:
         VALUE, "discount_rate must be a single number")  # two cells, whatever they hold
     # 100 / 1.1 = 90.909...: a single flow, a one-cell rate range
     assert math.isclose(xf.val_dcf([100.0], [[0.1]]), 100 / 1.1, rel_tol=1e-12)
+
+
+# Each guard's reason starts with the argument to fix, the one whose value tripped it (an
+# argument named anywhere in the reason would let "revenue" become any other word).
+FIRST_NAMED: list[tuple[str, tuple[Any, ...], str, str]] = [
+    ("val_return", (0.0, 1.0), DIV0, "start"), ("val_return", (-1.0, 1.0), NUM, "start"),
+    ("val_return", (1.0, -1.0), NUM, "end"),
+    ("val_price_from_return", (-1.0, 1.0), NUM, "start"),
+    ("val_price_from_return", (1.0, -1.5), NUM, "cumulative_return"),
+    ("val_cagr", (1.0, 4.0, 0.0), NUM, "years"), ("val_cagr", (0.0, 4.0, 1.0), DIV0, "start"),
+    ("val_cagr", (1.0, -4.0, 1.0), NUM, "start and end"),
+    ("val_annualize", (6.0, 0.0), NUM, "months"),
+    ("val_ps", (-1.0, 2.0), NUM, "market_cap"), ("val_ps", (1.0, 0.0), DIV0, "annual_revenue"),
+    ("val_ps", (1.0, -2.0), NUM, "annual_revenue"),
+    ("val_pe", (1.0, 0.0), DIV0, "net_profit"), ("val_pe", (1.0, -2.0), NUM, "net_profit"),
+    ("val_ev", (-1.0, 0.0, 0.0), NUM, "market_cap"),
+    ("val_ev_revenue", (1.0, 0.0), DIV0, "revenue"),
+    ("val_ev_revenue", (1.0, -1.0), NUM, "revenue"),
+    ("val_premium", (1.0, 0.0), DIV0, "peer_multiple"),
+    ("val_premium", (-1.0, 1.0), NUM, "multiples"),
+    ("val_implied_cagr", (1.0, 1.0, 1.0, 0.0, 0.1), NUM, "years"),
+    ("val_implied_cagr", (-1.0, 1.0, 1.0, 1.0, 0.1), NUM, "market_cap"),
+    ("val_implied_cagr", (1.0, 0.0, 1.0, 1.0, 0.1), DIV0, "revenue"),
+    ("val_implied_cagr", (1.0, -1.0, 1.0, 1.0, 0.1), NUM, "revenue"),
+    ("val_implied_cagr", (1.0, 1.0, 0.0, 1.0, 0.1), NUM, "target_multiple"),
+    ("val_implied_cagr", (1.0, 1.0, 1.0, 1.0, -1.0), NUM, "discount_rate"),
+    ("val_years_to_justify", (-1.0, 1.0, 1.0, 0.5, 0.1), NUM, "market_cap"),
+    ("val_years_to_justify", (2.0, 0.0, 1.0, 0.5, 0.1), DIV0, "revenue"),
+    ("val_years_to_justify", (2.0, -1.0, 1.0, 0.5, 0.1), NUM, "revenue"),
+    ("val_years_to_justify", (2.0, 1.0, 0.0, 0.5, 0.1), NUM, "target_multiple"),
+    ("val_years_to_justify", (2.0, 1.0, 1.0, 0.5, -1.0), NUM, "discount_rate"),
+    ("val_years_to_justify", (2.0, 1.0, 1.0, -1.0, 0.1), NUM, "growth"),
+    ("val_years_to_justify", (2.0, 1.0, 1.0, 0.1, 0.1), NUM, "growth"),
+    ("val_failure_adjusted", (100.0, 1.1, 30.0), NUM, "failure_probability"),
+    ("val_market_share", (1.0, 0.0), DIV0, "market_size"),
+    ("val_market_share", (1.0, -1.0), NUM, "market_size"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "code", "argument"), FIRST_NAMED,
+                         ids=[f"{n}{a}" for n, a, _, _ in FIRST_NAMED])
+def test_a_reason_begins_with_the_argument_that_tripped_it(
+        name: str, args: tuple[Any, ...], code: str, argument: str) -> None:
+    answer = xf.explain(function(name), *args)
+    assert answer.code == code and re.match(rf"{re.escape(argument)}[ :]", answer.reason), answer

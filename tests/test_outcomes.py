@@ -121,3 +121,91 @@ def test_a_datetimes_time_of_day_is_the_fraction_of_its_serial() -> None:
     # 06:30:36.5 is 6 x 3600 + 30 x 60 + 36.5 = 23436.5 seconds of 86400
     serial = to_serials(dt.datetime(2025, 1, 1, 6, 30, 36, 500000))[0][()]
     assert serial == pytest.approx(45658 + 23436.5 / 86400, abs=1e-12)
+
+
+def test_an_outcome_names_the_error_behind_each_status_code() -> None:
+    from xlfuncs.elementwise import STATUS_BLANK, STATUS_OK
+
+    answer = xf.val_ps.outcome(["x", 300, 300, None], [2, 0, 4, 2])
+    # status codes: 0 a number, 1 a blank, then the errors in table order from 2
+    assert answer.error(STATUS_OK) is None and answer.error(STATUS_BLANK) is None
+    assert answer.error(2) == XlError(VALUE, "market_cap: expected a number")
+    assert answer.error(int(answer.status[0])) == XlError(VALUE, "market_cap: expected a number")
+    assert answer.error(int(answer.status[1])) == XlError(
+        "#DIV/0!", "annual_revenue is zero: the ratio is undefined")
+    assert answer.has_problems is True
+    assert xf.val_ps.outcome([300, 300], [2, 4]).has_problems is False
+
+
+def test_text_answers_are_text_or_none() -> None:
+    from xlfuncs.data import data_qualifier
+
+    # MiniMax's market value is stated as a lower bound (">=" in the article's facts)
+    assert data_qualifier("MiniMax", "market_value") == ">="
+    assert data_qualifier("NoSuchCo", "market_value") is None
+    assert data_qualifier(["MiniMax", "NoSuchCo", None], "market_value").tolist() == [
+        ">=", None, None]
+
+
+def test_a_blank_number_from_the_dataset_is_nan_not_zero() -> None:
+    from xlfuncs.data import data_fact
+
+    # Zhipu's 2025 revenue is RMB 191m (the article); a blank company is no answer
+    assert np.isnan(data_fact(None, "revenue"))
+    facts = data_fact([None, "Zhipu", None], "revenue")
+    assert np.isnan(facts[0]) and facts[1] == 191.0 and np.isnan(facts[2])
+
+
+def test_two_errors_in_one_range_keep_their_own_reasons() -> None:
+    from xlfuncs.data import data_fact_outcome
+
+    cells = data_fact_outcome(["NoSuchCo", "Zhipu", "Zhipu"], ["revenue", "nosuch", "revenue"]
+                              ).cells()
+    assert "NoSuchCo" in cells[0].reason and "nosuch" in cells[1].reason and cells[2] == 191.0
+
+
+def test_a_check_answers_true_and_false_not_one_and_zero() -> None:
+    cells = xf.explain(check_close, [369.8, 1], 370, 0.01)
+    assert [type(c) for c in cells] == [bool, bool] and cells == [True, False]
+    assert type(xf.explain(check_close, 369.8, 370, 0.01)) is bool
+
+
+def test_a_single_cell_is_named_as_a_cell_when_ranges_clash() -> None:
+    with pytest.raises(XlfuncsError, match=r"\(market_cap 3, debt 2, cash cell\)"):
+        xf.val_ev([1, 2, 3], [1, 2], 5)
+
+
+def test_guards_and_outcomes_cannot_be_changed_after_the_fact() -> None:
+    # one tuple of guards serves several metrics (the FX rate checks): none may alter it
+    from dataclasses import FrozenInstanceError
+
+    guard = xf.val_ps.guards[0]
+    with pytest.raises(FrozenInstanceError):
+        guard.code = VALUE  # type: ignore[misc]
+    answer = xf.val_ps.outcome(1, 2)
+    with pytest.raises(FrozenInstanceError):
+        answer.scalar = False  # type: ignore[misc]
+
+
+def test_a_text_argument_of_the_wrong_type_says_text_is_expected() -> None:
+    assert xf.explain(xf.fx_rate, 1.0, "HKD") == XlError(VALUE, "from_currency: expected text")
+    assert xf.explain(xf.fx_rate, "USD", 2.0) == XlError(VALUE, "to_currency: expected text")
+
+
+def test_a_result_beyond_a_double_has_its_own_reason() -> None:
+    # 1e300 / 1e-300 = 1e600, beyond a double: not a guard's error, the overflow's
+    assert xf.explain(xf.val_ps, 1e300, 1e-300) == XlError(
+        NUM, "the result is too large or not a finite number")
+    assert xf.explain(xf.val_ps, [1e300, 3.0], [1e-300, 2.0])[1] == 1.5
+
+
+def test_a_metric_of_one_argument() -> None:
+    from xlfuncs.elementwise import Guard, metric
+
+    @metric(Guard(NUM, "x is negative", lambda x: x < 0))
+    def double(x):  # type: ignore[no-untyped-def]
+        return 2 * x
+
+    assert double(3) == 6.0
+    assert xf.explain(double, [1.5, -1, None, "a"]) == [
+        3.0, XlError(NUM, "x is negative"), None, XlError(VALUE, "x: expected a number")]

@@ -212,7 +212,9 @@ def _text_outcome(parts: list[np.ndarray], statuses: list[np.ndarray], names: li
     parts = broadcast(parts, names)
     statuses = broadcast(statuses, names)
     shape = parts[0].shape
-    values = np.empty(shape, dtype=object if returns == "text" else np.float64)
+    # a blank element is never written below: it keeps NaN (None for text), as Outcome wants
+    values = np.full(shape, None if returns == "text" else np.nan,
+                     dtype=object if returns == "text" else np.float64)
     status = np.zeros(shape, dtype=np.int16)
     errors: dict[XlError, int] = {}
     for index in np.ndindex(shape):

@@ -157,21 +157,23 @@ def _number_or_status(value: Any) -> tuple[float, int]:
 
 
 _EPOCH64 = np.datetime64(EXCEL_EPOCH.isoformat(), "D")
+_FIRST_DAY64, _LAST_DAY64 = np.datetime64("1900-03-01"), np.datetime64("9999-12-31")
 
 
 def _datetime64_serial(value: np.datetime64) -> tuple[float, int]:
     if np.isnat(value):
         return np.nan, BLANK
-    year = value.astype("datetime64[Y]").astype(np.int64) + 1970
-    if not 1899 <= year <= 10000:  # checked first: converting far years would overflow
+    if np.datetime_data(value.dtype)[0] in ("ps", "fs", "as"):
+        # numpy cannot turn these into days (the factor overflows); they span at most
+        # 106 days around 1970, which nanoseconds hold
+        value = value.astype("datetime64[ns]")
+    # by the day, first: a far year would overflow in microseconds
+    if not _FIRST_DAY64 <= value.astype("datetime64[D]") <= _LAST_DAY64:
         return np.nan, OUT_OF_RANGE
-    unit, _ = np.datetime_data(value.dtype)
-    if unit in ("Y", "M", "W", "D"):
-        days = float((value.astype("datetime64[D]") - _EPOCH64).astype(np.int64))
-    else:
-        micros = (value.astype("datetime64[us]") - _EPOCH64).astype(np.int64)
-        days = float(micros) / 86_400e6
-    return _range_checked(days)
+    # exact for whole days too: a day's microseconds, 2**13 x 10546875, times a day count
+    # below 2**22 stays within a double's 53 bits, and the division is then exact
+    micros = (value.astype("datetime64[us]") - _EPOCH64).astype(np.int64)
+    return _range_checked(float(micros) / 86_400e6)  # 9999-12-31T23:59:59.99999 rounds up
 
 
 def _range_checked(serial: float) -> tuple[float, int]:
@@ -208,10 +210,7 @@ def _coerce(value: Any, element: Callable[[Any], tuple[float, int]],
             return values, np.zeros(values.shape, dtype=np.int8)
         status = np.where(np.isnan(values), BLANK, np.where(usable, OK, OUT_OF_RANGE))
         return np.where(status == OK, values, np.nan), status.astype(np.int8)
-    flat = arr.ravel()
-    if arr.dtype.kind != "O":  # datetime64, bool, text, complex...: one numpy scalar each
-        flat = np.empty(arr.size, dtype=object)
-        flat[:] = list(arr.ravel())
+    flat = arr.ravel()  # datetime64, bool, text, complex arrays: one numpy scalar each
     # Ranges from Excel are mostly plain floats: decide that with one pass of type()
     # instead of calling the per-element classifier 100,000 times.
     if flat.size and set(map(type, flat)) <= {float, int}:
@@ -270,8 +269,8 @@ def date_to_serial(day: dt.date) -> float:
 
 def serials_to_datetime64(serials: np.ndarray) -> np.ndarray:
     """Whole-day datetime64[D] for an array of serials; NaN becomes NaT."""
-    out = np.full(np.shape(serials), np.datetime64("NaT"), dtype="datetime64[D]")
+    serials = np.asarray(serials)
+    out = np.full(serials.shape, np.datetime64("NaT"), dtype="datetime64[D]")
     finite = np.isfinite(serials)
-    days = np.floor(np.where(finite, serials, 0)).astype(np.int64)
-    out[finite] = np.datetime64(EXCEL_EPOCH.isoformat(), "D") + days[finite]
+    out[finite] = _EPOCH64 + np.floor(serials[finite]).astype(np.int64)
     return out
