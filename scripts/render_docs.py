@@ -3,8 +3,9 @@
 
     python3 scripts/render_docs.py            # writes docs/workbook-*.png
 
-Each picture is the top of the first printed page of one sheet, as LibreOffice prints
-it after recalculating every formula: what a colleague without Python sees.
+Each picture is one printed page of a sheet, cropped to what is printed on it, as
+LibreOffice prints it after recalculating every formula: what a colleague without Python
+sees.
 """
 
 from __future__ import annotations
@@ -15,32 +16,53 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from xlfuncs.workbook.libreoffice import to_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKBOOK = ROOT / "workbooks" / "llm_valuation.xlsx"
 DOCS = ROOT / "docs"
-# sheet title -> (picture name, height of the crop in points at 72 dpi)
-PICTURES = {"Inputs": ("workbook-inputs", 330), "Facts": ("workbook-facts", 260),
-            "Valuation": ("workbook-valuation", 150), "DCF": ("workbook-dcf", 420),
-            "Simulation": ("workbook-simulation", 420), "Burn": ("workbook-burn", 170),
-            "Scenarios": ("workbook-scenarios", 260), "Company card": ("workbook-card", 300),
-            "Charts": ("workbook-charts", 520), "Checks": ("workbook-checks", 170)}
-# sheets with a chart a page: every page of them gets a picture (NAME-2.png, ...)
-EVERY_PAGE = {"Charts"}
+# sheet title -> picture name; every printed page of the sheet gets one (NAME-2.png, ...),
+# cropped to what is printed on it
+PICTURES = {"Inputs": "workbook-inputs", "Facts": "workbook-facts",
+            "Valuation": "workbook-valuation", "DCF": "workbook-dcf",
+            "Simulation": "workbook-simulation", "Burn": "workbook-burn",
+            "Scenarios": "workbook-scenarios", "Company card": "workbook-card",
+            "Charts": "workbook-charts", "Checks": "workbook-checks"}
+OTHER_SHEETS = ("LLM valuation workbook", "Functions")  # About and Functions: no picture
 DPI = 110
+MARGIN = 12  # pixels of white kept around the printed content
 
 
-def pages_of(pdf: Path, pages: int, title: str) -> list[int]:
-    """The pages that start with the sheet's title (its print titles repeat it)."""
-    found = []
+def content_box(pdf: Path, page: int) -> tuple[int, int, int, int]:
+    """(x, y, width, height) in pixels of what is printed on a page (not white)."""
+    raw = subprocess.run(["pdftoppm", "-r", str(DPI), "-gray", "-f", str(page), "-l",
+                          str(page), str(pdf)], capture_output=True, check=True).stdout
+    width, height = map(int, raw.split(maxsplit=4)[1:3])
+    ink = np.frombuffer(raw[-width * height:], np.uint8).reshape(height, width) < 245
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    if not rows.size:
+        return 0, 0, width, height
+    x0, y0 = max(cols[0] - MARGIN, 0), max(rows[0] - MARGIN, 0)
+    return (int(x0), int(y0), int(min(cols[-1] + MARGIN, width) - x0),
+            int(min(rows[-1] + MARGIN, height) - y0))
+
+
+def sheet_pages(pdf: Path, pages: int) -> dict[str, list[int]]:
+    """The printed pages of each sheet: a page starting with a sheet's title (its print
+    titles repeat it) and the pages after it that start with no title (a sheet without
+    print titles, such as DCF)."""
+    found: dict[str, list[int]] = {}
+    current = None
     for page in range(1, pages + 1):
         text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout",
                                str(pdf), "-"], capture_output=True, text=True, check=True)
-        if text.stdout.lstrip().startswith(title):
-            found.append(page)
-    if not found:
-        raise LookupError(f"no page starts with {title}")
+        first = text.stdout.lstrip()
+        current = next((t for t in PICTURES if first.startswith(t)),
+                       None if any(first.startswith(t) for t in OTHER_SHEETS) else current)
+        if current is not None:
+            found.setdefault(current, []).append(page)
     return found
 
 
@@ -55,14 +77,16 @@ def main() -> int:
                               check=True).stdout
         pages = int(next(line.split()[-1] for line in info.splitlines()
                          if line.startswith("Pages:")))
-        for title, (base, height) in PICTURES.items():
-            found = pages_of(pdf, pages, title)
-            for k, page in enumerate(found if title in EVERY_PAGE else found[:1], start=1):
+        printed = sheet_pages(pdf, pages)
+        for title, base in PICTURES.items():
+            if title not in printed:
+                raise LookupError(f"no page starts with {title}")
+            for k, page in enumerate(printed[title], start=1):
                 name = base if k == 1 else f"{base}-{k}"
-                subprocess.run(["pdftoppm", "-png", "-singlefile", "-r", str(DPI), "-f", str(page),
-                                "-l", str(page), "-x", "0", "-y", str(int(40 * DPI / 72)),
-                                "-W", str(int(1190 * DPI / 72)),
-                                "-H", str(int(height * DPI / 72)), str(pdf), str(DOCS / name)],
+                x, y, w, h = content_box(pdf, page)
+                subprocess.run(["pdftoppm", "-png", "-singlefile", "-r", str(DPI), "-f",
+                                str(page), "-l", str(page), "-x", str(x), "-y", str(y),
+                                "-W", str(w), "-H", str(h), str(pdf), str(DOCS / name)],
                                check=True)
                 print(f"wrote docs/{name}.png (page {page})")
     return 0
