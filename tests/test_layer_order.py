@@ -103,3 +103,9 @@ def test_a_later_layer_takes_the_first_spelling_and_keeps_its_file_and_row(
     for column in ("period_start", "period_end", "as_of"):
         assert str(facts[column].dtype).startswith("datetime64"), column
     assert str(zhipu.as_of.item().date()) == "2026-03-30"
+
+
+def test_the_variables_are_the_ones_the_readme_names() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert (DATA_ENV, NO_ARTICLE_ENV) == ("XLFUNCS_DATA", "XLFUNCS_NO_ARTICLE")
+    assert "XLFUNCS_DATA" in readme and "XLFUNCS_NO_ARTICLE" in readme
