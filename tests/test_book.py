@@ -30,6 +30,7 @@ from xlfuncs.workbook.book import (
     NOTE,
     TEXT,
     TITLE,
+    UNIT,
     Book,
     Cell,
     SaveError,
@@ -154,7 +155,7 @@ def test_names_are_checked_as_excel_checks_them(book: Book) -> None:
 def _small_book() -> bytes:
     book = Book()
     sheet = book.sheet("First")
-    styles = (INPUT, FORMULA, HEADER, TITLE, NOTE, LINK)
+    styles = (INPUT, FORMULA, HEADER, TITLE, NOTE, LINK, UNIT)
     sheet.append([sheet.value(1.0, style) for style in styles])
     sheet.append([sheet.value(2.0, INPUT), sheet.value(2.0, INPUT)])  # the same style again
     second = book.sheet("Second")
@@ -194,7 +195,7 @@ def test_the_styles_read_back_as_the_modelling_colours(tmp_path: Path, small: by
     path.write_bytes(small)
     ws = openpyxl.load_workbook(path)["First"]
     cells = {name: ws.cell(row=1, column=i + 1) for i, name in
-             enumerate(("input", "formula", "header", "title", "note", "link"))}
+             enumerate(("input", "formula", "header", "title", "note", "link", "unit"))}
 
     def look(cell: openpyxl.cell.Cell) -> tuple:
         return (cell.font.color.rgb, cell.font.b, cell.font.i, cell.font.sz,
@@ -211,6 +212,7 @@ def test_the_styles_read_back_as_the_modelling_colours(tmp_path: Path, small: by
     assert look(cells["title"])[:4] == ("00000000", True, False, 14)
     assert look(cells["note"])[:4] == ("00808080", False, True, 11)
     assert look(cells["link"])[:4] == ("00008000", False, False, 11)
+    assert look(cells["unit"])[:4] == ("00808080", False, True, 11)
     assert ws.cell(row=2, column=2).font.color.rgb == "000000FF"
 
 
