@@ -198,3 +198,10 @@ def test_text_that_looks_like_a_formula_stays_text() -> None:
     hostile = '"=HYPERLINK(""http://x"",""y"")"'
     facts = parse_facts(f"{HEADER}\n{GOOD_ROW.replace('Acme', hostile)}\n")
     assert facts.iloc[0].company == '=HYPERLINK("http://x","y")'
+
+
+def test_amounts_in_billions_by_hand() -> None:
+    # 1.5 tn = 1,500 bn; 2 bn = 2 bn; 53.44 m = 0.05344 bn; 7 k = 0.000007 bn
+    assert data.in_billions([1.5, 2.0, 53.44, 7.0], ["tn", "bn", "m", "k"]).tolist() == \
+        pytest.approx([1500.0, 2.0, 0.05344, 0.000007], rel=1e-15)
+    assert explain(data.in_billions, 5.0, "%").code == NA  # a percentage is not money

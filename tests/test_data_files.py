@@ -205,6 +205,70 @@ def test_an_oversized_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
         load_facts(path, article=False)
 
 
+
+def test_the_size_limit_is_the_64_mib_the_readme_promises() -> None:
+    from xlfuncs import facts_file
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "regular UTF-8 file of at most 64 MiB" in readme
+    assert facts_file.MAX_FILE_BYTES == 64 * 2**20 == 67_108_864
+
+
+def test_a_fifo_swapped_in_after_the_check_cannot_hang_the_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from xlfuncs import facts_file
+
+    fifo = tmp_path / "swapped.csv"
+    os.mkfifo(fifo)
+    real = facts_file._must_be_regular
+    calls: list[int] = []
+
+    def first_check_passes(path: Path, mode: int) -> None:  # as if swapped just after it
+        calls.append(mode)
+        if len(calls) > 1:
+            real(path, mode)
+
+    monkeypatch.setattr(facts_file, "_must_be_regular", first_check_passes)
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("the open waited for a writer")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)
+    try:
+        with pytest.raises(DataFileError, match="not a regular file"):
+            facts_file.read_bytes(fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(calls) == 2
+
+
+def test_cells_beyond_the_header_and_unnamed_columns_are_numbered(tmp_path: Path) -> None:
+    # an eleventh cell (the header has ten): named by its number, 11, counted from 1
+    error = refusal(f"{HEADER}\n{ROW},bad\x01\n", tmp_path)
+    assert (error.row, error.column) == (2, "11") and "U+0001" in str(error)
+    error = refusal("company,,metric\n", tmp_path)
+    assert (error.row, error.column) == (1, "2") and "a column with no name" in str(error)
+
+
+def test_an_empty_first_cell_before_a_quoted_one_is_the_empty_company(tmp_path: Path) -> None:
+    row = ROW.replace("Acme", "").replace("test note", '"a quoted note"')
+    error = refusal(f"{HEADER}\n{row}\n", tmp_path)
+    assert (error.row, error.column) == (2, "company") and "must not be empty" in str(error)
+
+
+@pytest.mark.parametrize("combines", ["Acme", "Acme|", "Acme| acme ", "|B"])
+def test_combines_needs_two_different_named_companies(tmp_path: Path, combines: str) -> None:
+    header = HEADER + ",combines"
+    error = refusal(f"{header}\n{ROW},{combines}\n", tmp_path)
+    assert (error.row, error.column) == (2, "combines") and "two or more different" in str(error)
+    facts = parse_facts(f"{header}\n{ROW},A | B\n")
+    assert facts.iloc[0].combines == "A|B"
+
+
 # ---- generated files ----------------------------------------------------------------
 
 FORBIDDEN = "\x00\x01\x08\x0b\x0c\x0e\x1f\ufffe\uffff"
@@ -450,3 +514,22 @@ def test_layers_of_generated_files_override_fact_by_fact(first: tuple, second: t
                 assert data.data_qualifier(company, metric, path=paths) == qualifier
                 assert data.data_fact(company, metric, path=paths) == value
                 assert data.data_fact(company, metric, qualifier, path=paths) == value
+
+
+def test_a_combined_figure_means_the_same_companies_on_every_row(tmp_path: Path) -> None:
+    header = HEADER + ",combines"
+    first = ROW.replace("Acme", "A+B") + ",A|B"
+    second = ROW.replace("Acme", "A+B").replace("revenue", "cash") + ",A|C"
+    error = refusal(f"{header}\n{first}\n{second}\n", tmp_path)
+    assert (error.row, error.column) == (3, "combines")
+    assert str(error).endswith("row 3, column 'combines': A+B's rows disagree on what it "
+                               "combines (see row 2)")
+
+
+def test_a_range_is_exactly_one_low_and_one_high_row(tmp_path: Path) -> None:
+    high = ROW.replace(",=,", ",high,")
+    error = refusal(f"{HEADER}\n{high}\n", tmp_path)  # a high end alone
+    assert (error.row, error.column) == (2, "qualifier") and "'low' is missing" in str(error)
+    low = ROW.replace(",=,", ",low,").replace(",10,", ",5,")
+    error = refusal(f"{HEADER}\n{low}\n{high}\n{high}\n", tmp_path)  # a third row
+    assert (error.row, error.column) == (4, "metric") and "already on row 2" in str(error)

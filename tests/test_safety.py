@@ -45,20 +45,28 @@ def test_too_many_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_total_inflated_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(safety, "MAX_UNCOMPRESSED", 1000)
+    monkeypatch.setattr(safety, "MAX_UNCOMPRESSED", 2 * 2**20)
+    parts_size = sum(len(data) for data in PARTS.values())  # 19 bytes
+    # exactly at the limit, counting the small parts too: allowed; one byte more: refused
+    room = 2 * 2**20 - parts_size
+    check_zip(write_zip(tmp_path / "at.xlsx", {**PARTS, "xl/a.bin": noise(room)}))
+    over = write_zip(tmp_path / "over.xlsx", {**PARTS, "xl/a.bin": noise(room + 1)})
+    with pytest.raises(UnsafeWorkbookError, match=r"the entries up to 'xl/a\.bin' inflate beyond "
+                                                  r"the 2 MiB limit for a workbook"):
+        check_zip(over)
     # each entry is well under the per-entry limit; together they are over the total
-    check_zip(write_zip(tmp_path / "small.xlsx", {**PARTS, "xl/a.bin": noise(900)}))
-    big = write_zip(tmp_path / "big.xlsx", {**PARTS, "xl/a.bin": noise(600),
-                                            "xl/b.bin": noise(600, seed=2)})
-    with pytest.raises(UnsafeWorkbookError, match=r"'xl/b\.bin' inflates beyond"):
+    big = write_zip(tmp_path / "big.xlsx", {**PARTS, "xl/a.bin": noise(2**20 + 10),
+                                            "xl/b.bin": noise(2**20, seed=2)})
+    with pytest.raises(UnsafeWorkbookError, match=r"up to 'xl/b\.bin' inflate beyond the 2 MiB"):
         check_zip(big)
 
 
 def test_one_entry_inflated_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(safety, "MAX_ENTRY", 1000)
-    check_zip(write_zip(tmp_path / "small.xlsx", {**PARTS, "xl/a.bin": noise(1000)}))
-    big = write_zip(tmp_path / "big.xlsx", {**PARTS, "xl/a.bin": noise(1001)})
-    with pytest.raises(UnsafeWorkbookError, match=r"'xl/a\.bin' inflates beyond"):
+    monkeypatch.setattr(safety, "MAX_ENTRY", 2**20)
+    check_zip(write_zip(tmp_path / "small.xlsx", {**PARTS, "xl/a.bin": noise(2**20)}))
+    big = write_zip(tmp_path / "big.xlsx", {**PARTS, "xl/a.bin": noise(2**20 + 1)})
+    with pytest.raises(UnsafeWorkbookError,
+                       match=r"'xl/a\.bin' inflates beyond the 1 MiB limit for one entry"):
         check_zip(big)
 
 
@@ -70,8 +78,20 @@ def test_compression_ratio(tmp_path: Path) -> None:
     with zipfile.ZipFile(bomb) as archive:
         info = archive.getinfo("xl/a.bin")
         assert info.file_size / info.compress_size > safety.MAX_RATIO
-    with pytest.raises(UnsafeWorkbookError, match=r"'xl/a\.bin' compresses .*zip bomb"):
+    with pytest.raises(UnsafeWorkbookError, match=r"'xl/a\.bin' compresses .*zip bomb") as refused:
         check_zip(bomb)
+    # the ratio is shown whole (555:1 with zlib's 36 bytes for 20,000 zeros), not 555.55...
+    shown = re.search(r"compresses (\d+):1, refused", str(refused.value))
+    assert shown and int(shown.group(1)) == info.file_size // info.compress_size
+
+
+def test_a_ratio_exactly_at_the_limit_is_allowed(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = write_zip(tmp_path / "bomb.xlsx", {**PARTS, "xl/a.bin": b"\0" * 20_000})
+    with zipfile.ZipFile(bomb) as archive:
+        info = archive.getinfo("xl/a.bin")
+    monkeypatch.setattr(safety, "MAX_RATIO", info.file_size / info.compress_size)
+    assert "xl/a.bin" in check_zip(bomb)
 
 
 def test_a_damaged_zip(tmp_path: Path) -> None:
@@ -166,3 +186,37 @@ def test_the_limits_are_the_ones_the_readme_promises() -> None:
     assert safety.MAX_ENTRY == int(entry.group(1)) * 2**20 == 256 * 2**20
     assert safety.MAX_RATIO == int(ratio.group(1)) == 200
     assert safety.MAX_UNCOMPRESSED == 2 * safety.MAX_ENTRY and safety.MAX_ENTRIES == 10_000
+
+
+def test_a_stray_byte_in_the_custom_properties_is_read_past(
+        tmp_path: Path, built_parts: dict[str, bytes]) -> None:
+    # a byte that is not UTF-8 is replaced, not a crash; the fingerprint covers every part
+    # but this one (it stores the fingerprint), so the other parts still match it
+    custom = built_parts["docProps/custom.xml"].replace(b"<Properties", b"\xff<Properties", 1)
+    assert custom != built_parts["docProps/custom.xml"]
+    path = write_zip(tmp_path / "stray.xlsx", {**built_parts, "docProps/custom.xml": custom})
+    assert edited_since_built(path) is False
+
+
+# ---- reading a workbook's cells -------------------------------------------------------------
+
+
+def test_the_reader_gives_cached_values_and_leaves_no_file_open(
+        tmp_path: Path, built_parts: dict[str, bytes]) -> None:
+    path = write_zip(tmp_path / "built.xlsx", built_parts)
+    fds = Path("/proc/self/fd")
+    book = safety.load_workbook_safely(path)
+    # Valuation!F6 is MiniMax's HK$300 bn at 7.8 HK$ per US$: the cached number, not the
+    # formula text
+    assert book["Valuation"]["F6"].value == pytest.approx(300 / 7.8, rel=1e-11)
+    assert book["Valuation"]["B6"].value == 300
+    if fds.is_dir():  # on Windows an open file could not be replaced by the next build
+        held = {str(link.readlink()) for link in fds.iterdir() if link.is_symlink()}
+        assert str(path.resolve()) not in held
+
+
+def test_the_reader_refuses_what_openpyxl_cannot_parse(tmp_path: Path) -> None:
+    # the zip checks pass (both parts present) but the XML is not a workbook's
+    path = write_zip(tmp_path / "hollow.xlsx", PARTS)
+    with pytest.raises(UnsafeWorkbookError, match="cannot be read as a workbook"):
+        safety.load_workbook_safely(path)

@@ -48,9 +48,13 @@ def check_zip(path: Path) -> dict[str, zipfile.ZipInfo]:
     total = 0
     for info in infos:
         total += info.file_size
-        if info.file_size > MAX_ENTRY or total > MAX_UNCOMPRESSED:
+        if info.file_size > MAX_ENTRY:
             raise UnsafeWorkbookError(f"{path}: '{info.filename}' inflates beyond the "
-                                      f"{MAX_ENTRY // 2**20} MiB limit")
+                                      f"{MAX_ENTRY // 2**20} MiB limit for one entry")
+        if total > MAX_UNCOMPRESSED:
+            raise UnsafeWorkbookError(f"{path}: the entries up to '{info.filename}' inflate "
+                                      f"beyond the {MAX_UNCOMPRESSED // 2**20} MiB limit "
+                                      "for a workbook")
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
             raise UnsafeWorkbookError(f"{path}: '{info.filename}' compresses "
                                       f"{info.file_size // info.compress_size}:1, "
