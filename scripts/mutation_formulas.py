@@ -94,10 +94,13 @@ def grid_rows() -> dict[str, list[dict[str, Any]]]:
                 {"cells": [_plain(v) for v in cells], "case": sheet.cases[row]})
     # and the guards' hand-worked edges (tests/test_edges_in_engines.py), which the
     # grid's sampled rows may miss: 0 and 1 beside a guard, the calendar's last day
+    from tests.test_boundaries import ERRORS
     from tests.test_edges_in_engines import CASES, cell
     from xlfuncs.registry import BY_NAME
 
-    for name, args, expected in CASES:
+    for name, args, expected in [*CASES, *ERRORS]:  # ERRORS: the guards' own edges
+        if BY_NAME.get(name.upper()) is None:
+            continue
         entry = BY_NAME[name.upper()]
         if entry.name not in rows or any(p.kind == "range" for p in entry.params):
             continue

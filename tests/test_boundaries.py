@@ -24,6 +24,10 @@ from xlfuncs.registry import BY_NAME
 from xlfuncs.story.model import LABELS
 
 VALUES: list[tuple[str, tuple[Any, ...], float]] = [
+    # BURN_MONTHS counts whole months from the start to the day after the end: January to
+    # 29 June is five (June is one day short), to 30 June six
+    ("burn_months", (dt.date(2025, 1, 1), dt.date(2025, 6, 29)), 5.0),
+    ("burn_months", (dt.date(2025, 1, 1), dt.date(2025, 6, 30)), 6.0),
     # VAL_RETURN(start, end) = end / start - 1
     ("val_return", (0.5, 0.0), -1.0),        # end 0 is a total loss, not an error
     ("val_return", (1.0, 2.0), 1.0),         # start 1: 2/1 - 1
