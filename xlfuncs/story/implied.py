@@ -5,7 +5,8 @@ For each company: value the story on a grid of GRID_POINTS driver values evenly 
 over [low, high], take the first sign change of (value - target) between neighbouring
 grid points that both have a value, then close in on the root by secant steps kept inside
 the bracket (bisection when a step would leave it) until a step moves the driver by less
-than 1e-12 relative (absolute below 0.001). So the answer is the smallest root the grid
+than 1e-12 relative (absolute below 0.001), or the value is within 1e-12 of the target
+(relative, at least 1 in absolute). So the answer is the smallest root the grid
 sees: two roots closer together than the grid spacing are not told apart. No sign change: #NUM!.
 """
 
@@ -23,6 +24,7 @@ from . import model
 
 GRID_POINTS = 17
 RELATIVE_TOLERANCE = 1e-12
+GAP_TOLERANCE = 1e-12  # |value - target| within this share of the target: found
 MAX_ITERATIONS = 200
 # Default brackets of the drivers that are rates or ratios; amounts need low and high.
 BRACKETS: dict[str, tuple[float, float]] = {
@@ -120,6 +122,7 @@ def _refine(per_share: Any, goal: np.ndarray, rows: np.ndarray, a: np.ndarray,
     """Secant steps kept inside the bracket (bisection when a step would leave it),
     vectorised over companies; stops when a step moves less than the tolerance."""
     root = np.full(rows.size, np.nan)
+    gap_at_root = np.full(rows.size, np.nan)  # value - target where the root was taken
     lo, hi = a.copy(), b.copy()  # f(lo) and f(hi) have opposite signs
     f_lo = fa.copy()
     x0, f0, x1, f1 = a.copy(), fa.copy(), b.copy(), fb.copy()
@@ -138,15 +141,15 @@ def _refine(per_share: Any, goal: np.ndarray, rows: np.ndarray, a: np.ndarray,
         f_lo[active] = np.where(same, fc, f_lo[active])
         hi[active] = np.where(same, hi[active], c)
         tolerance = RELATIVE_TOLERANCE * np.maximum(np.abs(c), 1e-3)
+        scale = np.maximum(np.abs(goal[rows[active]]), 1.0)
         done = (fc == 0) | (np.abs(c - x1[active]) <= tolerance) | (
-            hi[active] - lo[active] <= tolerance)
+            hi[active] - lo[active] <= tolerance) | (np.abs(fc) <= GAP_TOLERANCE * scale)
         x0[active], f0[active] = x1[active], f1[active]
         x1[active], f1[active] = c, np.where(np.isfinite(fc), fc, f1[active])
         root[active[done]] = c[done]
+        gap_at_root[active[done]] = fc[done]
         active = active[~done]
-    check = np.flatnonzero(np.isfinite(root))
-    if check.size:  # a discontinuity is not a root: the value there must match the target
-        gap = per_share(root[check], rows[check]).per_share.values - goal[rows[check]]
-        scale = np.maximum(np.abs(goal[rows[check]]), 1.0)
-        root[check[~(np.abs(gap) <= 1e-6 * scale)]] = np.nan
+    # a discontinuity is not a root: the value at the root must match the target
+    scale = np.maximum(np.abs(goal[rows]), 1.0)
+    root[~(np.abs(gap_at_root) <= 1e-6 * scale)] = np.nan
     return root
