@@ -181,6 +181,8 @@ def test_the_cash_zero_date_at_the_end_of_excels_calendar() -> None:
     # 9999-12-01 + 1.0183 months x 30.4375 days = + 30.995 days: 9999-12-31, the last day
     # Excel has; with a month of 365.35/12 = 30.4458 days it would be 31.003: past the end
     assert xf.burn_cash_zero_date(1.0183, 1.0, dt.date(9999, 12, 1)) == dt.date(9999, 12, 31)
+    # 2958435.5625 + 0.99999 x 30.4375 = 2958465.9997: the last day's last moments
+    assert xf.burn_cash_zero_date(0.99999, 1.0, 2958435.5625) == dt.date(9999, 12, 31)
     assert xf.burn_cash_zero_date(0.0, 10.0, dt.date(2026, 2, 24)) == dt.date(2026, 2, 24)
 
 

@@ -27,6 +27,9 @@ CASES: list[tuple[str, tuple[Any, ...], float]] = [
     *[(n, a, e) for n, a, e in VALUES if BY_NAME.get(n.upper()) is not None
       and BY_NAME[n.upper()].excel_body is not None],
     ("burn_cash_zero_date", (1.0183, 1.0, dt.date(9999, 12, 1)), 2958465.0),
+    # 0.99999 x 30.4375 = 30.43720 days after serial 2958435.5625: 2958465.9997, still
+    # 9999-12-31; a 365.26/12-day month (30.43833) would cross into 10000-01-01
+    ("burn_cash_zero_date", (0.99999, 1.0, 2958435.5625), 2958465.0),
 ]
 
 
