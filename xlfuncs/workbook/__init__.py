@@ -119,11 +119,11 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     write_dcf(book, plan)
     write_simulation(book, plan, plan_simulation(plan))
     burn_sheet = write_table_sheet(
-        book, "Burn", "Per company: cash burn measured from reported cumulative losses "
-        "(loss-based: includes non-cash items), runway from the Inputs cash balances, "
-        "compute spend; below, figures given year by year. Loss per unit of revenue needs "
-        "a loss and a revenue over the same days: the article gives none (losses run from "
-        "2022, revenue covers 2025), so it shows #N/A until a same-period pair is added.",
+        # one printed line: the note's end was cut at the first page's edge when longer
+        book, "Burn", "Cash burn from reported cumulative losses (loss-based: includes "
+        "non-cash items), runway from the Inputs cash, compute spend; figures by year below. "
+        "Loss per unit of revenue is #N/A until a same-period loss and revenue are given "
+        "(the article has none).",
         burn, plan, progress)
     write_year_series(burn_sheet, model)
     write_scenarios(book, plan, valuation)
