@@ -434,3 +434,15 @@ def test_charts_scenarios_card_and_functions(built: Path, formulas: openpyxl.Wor
     assert live["VAL_PS"] == pytest.approx(1499.07, abs=0.01)
     assert live["DATA_FACT"] == 191
     assert formulas["Functions"]["F6"].value.startswith("=FX_RATE(")
+
+
+def test_row_labels_are_words_never_a_range_name(tmp_path: Path) -> None:
+    """A reader sees 'growing at the Inputs' discount rate', not 'growing at Discount_Rate'
+    (the Inputs sheet's own Name column lists the names on purpose, in column D)."""
+    book = openpyxl.load_workbook(build(out=tmp_path / "book.xlsx").path)
+    names = [n for n in book.defined_names if "_" in n]
+    assert len(names) > 20
+    found = [f"{ws.title}!{cell.coordinate}: {cell.value}" for ws in book.worksheets
+             for cell in ws["A"] if isinstance(cell.value, str) and cell.data_type != "f"
+             and any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", cell.value) for n in names)]
+    assert not found, found
