@@ -122,8 +122,8 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
         # one printed line: the note's end was cut at the first page's edge when longer
         book, "Burn", "Cash burn from reported cumulative losses (loss-based: includes "
         "non-cash items), runway from the Inputs cash, compute spend; figures by year below. "
-        "Loss per unit of revenue is #N/A until a same-period loss and revenue are given "
-        "(the article has none).",
+        "Loss per unit of revenue is #N/A until a loss and a revenue over the same days are "
+        "given (the article has none).",
         burn, plan, progress)
     write_year_series(burn_sheet, model)
     write_scenarios(book, plan, valuation)
