@@ -25,12 +25,13 @@ WORKBOOK = ROOT / "workbooks" / "llm_valuation.xlsx"
 DOCS = ROOT / "docs"
 # sheet title -> picture name; every printed page of the sheet gets one (NAME-2.png, ...),
 # cropped to what is printed on it
-PICTURES = {"Inputs": "workbook-inputs", "Facts": "workbook-facts",
+PICTURES = {"LLM valuation workbook": "workbook-about", "Inputs": "workbook-inputs",
+            "Facts": "workbook-facts",
             "Valuation": "workbook-valuation", "DCF": "workbook-dcf",
             "Simulation": "workbook-simulation", "Burn": "workbook-burn",
             "Scenarios": "workbook-scenarios", "Company card": "workbook-card",
-            "Charts": "workbook-charts", "Checks": "workbook-checks"}
-OTHER_SHEETS = ("LLM valuation workbook", "Functions")  # About and Functions: no picture
+            "Charts": "workbook-charts", "Checks": "workbook-checks",
+            "Functions": "workbook-functions"}
 DPI = 110
 MARGIN = 12  # pixels of white kept around the printed content
 
@@ -59,8 +60,7 @@ def sheet_pages(pdf: Path, pages: int) -> dict[str, list[int]]:
         text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout",
                                str(pdf), "-"], capture_output=True, text=True, check=True)
         first = text.stdout.lstrip()
-        current = next((t for t in PICTURES if first.startswith(t)),
-                       None if any(first.startswith(t) for t in OTHER_SHEETS) else current)
+        current = next((t for t in PICTURES if first.startswith(t)), current)
         if current is not None:
             found.setdefault(current, []).append(page)
     return found
