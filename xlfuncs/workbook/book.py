@@ -167,9 +167,7 @@ class Sheet:
         if not text.startswith("="):
             raise ValueError(f"not a formula: {text}")
         kind, value = _cached_xml(cached, rounded=True)
-        if kind == b' t="b"' and style.number_format == "General":
-            # LibreOffice shows a cached boolean as 0/1 unless its format says TRUE/FALSE
-            style = replace(style, number_format=BOOLEAN_FORMAT)
+        style = _shown_as_boolean(style, [kind])
         return Cell(kind, b"<f>" + _escape(text[1:]) + b"</f><v>" + value + b"</v>",
                     self.book.style_id(style))
 
@@ -179,9 +177,7 @@ class Sheet:
         nothing when its value is blank) and their cached values, from
         :func:`cached_values` (rounded for formula columns). The fast path for 10,000-row
         tables."""
-        style_id = self.book.style_id(style)
-        if style.number_format == "General" and any(k == b' t="b"' for k, _ in cached):
-            style_id = self.book.style_id(replace(style, number_format=BOOLEAN_FORMAT))
+        style_id = self.book.style_id(_shown_as_boolean(style, [k for k, _ in cached]))
         cells: list[Cell | None] = []
         for index, (kind, value) in enumerate(cached):
             formula = formulas[index] if formulas is not None else None
@@ -197,6 +193,14 @@ class Sheet:
     def widths(self, *widths: float) -> None:
         for index, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def _shown_as_boolean(style: Style, kinds: list[bytes]) -> Style:
+    """The style with LibreOffice's TRUE/FALSE format when a cached value is a boolean:
+    LibreOffice shows a cached boolean as 1/0 unless its format says TRUE/FALSE."""
+    if style.number_format == "General" and b' t="b"' in kinds:
+        return replace(style, number_format=BOOLEAN_FORMAT)
+    return style
 
 
 def row_xml(row: int, cells: list[tuple[int, Cell]], height: float | None) -> bytes:
