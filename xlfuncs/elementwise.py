@@ -139,6 +139,15 @@ def broadcast(arrays: Sequence[np.ndarray], names: Sequence[str]) -> list[np.nda
         ) from None
 
 
+def broadcast_shape(arrays: Sequence[np.ndarray], names: Sequence[str]) -> tuple[int, ...]:
+    """The shape ``arrays`` broadcast to, with :func:`broadcast`'s message when they don't."""
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        broadcast(arrays, names)  # raises the analyst's message
+        raise
+
+
 def metric(
     *guards: Guard,
     kinds: dict[str, ArgKind] | None = None,
@@ -161,29 +170,32 @@ def metric(
         errors.append(overflow)
         error_table = tuple(errors)
 
+        readers = [_COERCE[arg_kinds[n]] for n in names]
+        fallbacks = [defaults.get(n) for n in names]  # None: no default
+
         def outcome(*args: Any, **kwargs: Any) -> Outcome:
             if kwargs or len(args) != len(names):
                 given = signature.bind(*args, **kwargs).arguments
-            else:  # every argument by position (the usual call): no binding needed
-                given = dict(zip(names, args, strict=True))
-            values, statuses = [], []
-            for name in names:
-                raw = given.get(name, defaults.get(name))
-                if raw is None and defaults.get(name) is not None:
-                    raw = defaults[name]  # an empty optional cell takes the default
-                v, s = _COERCE[arg_kinds[name]](raw)
-                if defaults.get(name) is not None and np.any(s == inputs.BLANK):
-                    # an empty optional cell inside a range takes the default too
-                    default, _ = _COERCE[arg_kinds[name]](defaults[name])
-                    v = np.where(s == inputs.BLANK, default, v)
-                    s = np.where(s == inputs.BLANK, inputs.OK, s).astype(np.int8)
+                args = tuple(given.get(n, defaults.get(n)) for n in names)
+            values, statuses, flagged = [], [], []
+            for i, (raw, read, default) in enumerate(zip(args, readers, fallbacks,
+                                                         strict=True)):
+                if raw is None and default is not None:
+                    raw = default  # an empty optional cell takes the default
+                v, s = read(raw)
+                if s.any():  # the usual clean range skips all of this
+                    if default is not None and (blank := s == inputs.BLANK).any():
+                        # an empty optional cell inside a range takes the default too
+                        v = np.where(blank, read(default)[0], v)
+                        s = np.where(blank, inputs.OK, s).astype(np.int8)
+                    if s.any():
+                        flagged.append(i)
                 values.append(v)
                 statuses.append(s)
             scalar = all(v.ndim == 0 for v in values)
-            if len({v.shape for v in values}) > 1:
-                values = broadcast(values, names)
-                statuses = broadcast(statuses, names)
-            shape = values[0].shape if values else ()
+            # numpy broadcasts inside the body and guards; only the shape is needed here
+            shape = (values[0].shape if len({v.shape for v in values}) == 1
+                     else broadcast_shape(values, names)) if values else ()
             status = np.zeros(shape, dtype=np.int16)
             undecided = np.ones(shape, dtype=bool)
 
@@ -195,13 +207,13 @@ def metric(
                 undecided[hit] = False
 
             # Order matters and mirrors the Excel formula: blanks, inputs, guards, body.
-            flagged = [(i, s) for i, s in enumerate(statuses) if s.any()]
             if flagged:
-                settle(np.logical_or.reduce([s == inputs.BLANK for _, s in flagged]),
-                       STATUS_BLANK)
-            for i, s in flagged:
-                settle(s == inputs.WRONG_TYPE, _FIRST_ERROR + 2 * i)
-                settle(s == inputs.OUT_OF_RANGE, _FIRST_ERROR + 2 * i + 1)
+                settle(np.logical_or.reduce(
+                    [np.broadcast_to(statuses[i] == inputs.BLANK, shape) for i in flagged]),
+                    STATUS_BLANK)
+            for i in flagged:
+                settle(statuses[i] == inputs.WRONG_TYPE, _FIRST_ERROR + 2 * i)
+                settle(statuses[i] == inputs.OUT_OF_RANGE, _FIRST_ERROR + 2 * i + 1)
             with np.errstate(all="ignore"):
                 for j, guard in enumerate(guards):
                     if undecided.any():
