@@ -27,6 +27,7 @@ from typing import Any
 
 ROW_CAP = 300  # grid rows per function and mutant: every row the grid has (tests/grid.py CAP)
 ROW = "§"
+NEXT_ROW = "¶"  # a two-row range's second row (VAL_DCF's blocks)
 BATCH_ROWS = 30_000  # grid rows per recomputed workbook
 
 
@@ -64,7 +65,8 @@ def templates() -> dict[str, list[str]]:
         params = entry.params
         if any(p.kind == "range" for p in params):
             found[entry.name] = [entry.excel(f"A{ROW}", f"E{ROW}", f"F{ROW}"),
-                                 entry.excel(f"A{ROW}:D{ROW}", f"E{ROW}", f"F{ROW}")]
+                                 entry.excel(f"A{ROW}:D{ROW}", f"E{ROW}", f"F{ROW}"),
+                                 entry.excel(f"A{ROW}:B{NEXT_ROW}", f"E{ROW}", f"F{ROW}")]
         else:
             refs = [f"{chr(65 + i)}{ROW}" for i in range(len(params))]
             found[entry.name] = [entry.excel(*refs, blank_takes_default=True)]
@@ -95,7 +97,7 @@ def grid_rows() -> dict[str, list[dict[str, Any]]]:
     # and the guards' hand-worked edges (tests/test_edges_in_engines.py), which the
     # grid's sampled rows may miss: 0 and 1 beside a guard, the calendar's last day
     from tests.test_boundaries import ERRORS
-    from tests.test_edges_in_engines import CASES, cell
+    from tests.test_edges_in_engines import CASES, DCF_BLOCKS, cell
     from xlfuncs.registry import BY_NAME
 
     for name, args, expected in [*CASES, *ERRORS]:  # ERRORS: the guards' own edges
@@ -107,6 +109,12 @@ def grid_rows() -> dict[str, list[dict[str, Any]]]:
         padded = [cell(a) for a in args] + [None] * (len(entry.params) - len(args))
         rows[entry.name].append({"cells": [*map(_plain, padded), expected],
                                  "case": f"hand-worked edge {name}{args}"})
+    # VAL_DCF over two-row ranges (tests/test_edges_in_engines.py): a block's flows fill
+    # A:B of its row and the next
+    for flows, rate, growth, expected in DCF_BLOCKS:
+        rows["VAL_DCF"].append({"cells": [*flows[0], *flows[1], rate, growth, expected],
+                                "case": f"hand-worked two-row block {flows} {rate} {growth}",
+                                "block": True})
     return rows
 
 
@@ -128,15 +136,22 @@ def write_combined(path: str, mutants: dict[str, dict[str, list[str]]],
             for item in rows[name]:
                 *arguments, cached = item["cells"]
                 row = sheet.rows + 1
-                if len(forms) == 2:  # VAL_DCF: flows in A:D (one cell or four)
+                second_row = None
+                if item.get("block"):  # VAL_DCF over A:B of this row and the next
+                    a, b, c, d, *rest = arguments
+                    arguments, second_row, form = [a, b, None, None, *rest], [c, d], forms[2]
+                elif len(forms) > 1:  # VAL_DCF: flows in A:D (one cell or four)
                     flows = arguments[:4]
                     form = forms[0] if all(v is None for v in flows[1:]) else forms[1]
                 else:
                     form = forms[0]
                 cells = [sheet.value(v) for v in arguments]
-                cells.append(sheet.formula(form.replace(ROW, str(row)),
-                                           "" if cached is None else cached))
+                cells.append(sheet.formula(
+                    form.replace(ROW, str(row)).replace(NEXT_ROW, str(row + 1)),
+                    "" if cached is None else cached))
                 sheet.append(cells)
+                if second_row is not None:
+                    sheet.append([sheet.value(v) for v in second_row])
                 where[f"m{key}!{row}"] = [key, name, item["case"]]
     Path(path).write_bytes(book.to_bytes())
     return where

@@ -78,3 +78,61 @@ def test_the_native_formula_gives_the_hand_worked_value_at_the_edge(
     name, args, expected = CASES[index]
     assert isinstance(got, (int, float)) and not isinstance(got, bool), (name, args, got)
     assert math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-15), (name, args, got)
+
+
+# VAL_DCF over a range of two rows (read row by row, as Excel's NPV reads it) and at the
+# rate guard's edge. Worked by hand: 100, 110, 121, 133.1 at 10% are each worth
+# 100 / 1.1 today; the terminal value 133.1 x 1.02 / (0.10 - 0.02) / 1.1^4 is
+# 100 / 1.1 x 12.75; so 100 / 1.1 x 16.75 = 1522.7272...; with 121 the last flow,
+# 100 / 1.1 x 3 + 121 x 1.02 / 0.08 / 1.1^3 = 1431.8181...
+DCF_BLOCKS: list[tuple[list[list[Any]], float, float | None, float | str]] = [
+    ([[100.0, 110.0], [121.0, 133.1]], 0.1, 0.02, 100 / 1.1 * 16.75),
+    ([[100.0, 110.0], [121.0, 133.1]], 0.1, None, 100 / 1.1 * 4),
+    ([[100.0, 110.0], [121.0, None]], 0.1, 0.02, 100 / 1.1 * 3 + 121 * 1.02 / 0.08 / 1.1**3),
+    ([[100.0, None], [121.0, 133.1]], 0.1, 0.02, "#VALUE!"),  # a gap, then more flows
+    ([[100.0, None], [None, None]], -1.0, None, "#NUM!"),  # a rate of exactly -100%
+    ([[100.0, None], [None, None]], -1.5, None, "#NUM!"),
+]
+
+
+def dcf_block_rows(flows: list[list[Any]], rate: float, growth: float | None, row: int
+                   ) -> tuple[list[Any], list[Any], str]:
+    """A block's two rows (flows in A:B of both, rate in E, growth in F) and its formula."""
+    formula = BY_NAME["VAL_DCF"].excel(f"A{row}:B{row + 1}", f"E{row}", f"F{row}")
+    return [*flows[0], None, None, rate, growth], [*flows[1]], formula
+
+
+@pytest.mark.engines
+def test_val_dcf_reads_a_two_row_range_row_by_row_in_both_engines(
+        engine: Engine, folder: Path) -> None:
+    book = Book()
+    sheet = book.sheet("DCF")
+    for flows, rate, growth, expected in DCF_BLOCKS:
+        first, second, formula = dcf_block_rows(flows, rate, growth, sheet.rows + 1)
+        sheet.append([*map(sheet.value, first), sheet.formula(formula, expected)])
+        sheet.append(list(map(sheet.value, second)))
+    path = folder / "dcf_blocks.xlsx"
+    path.write_bytes(book.to_bytes())
+    out = engine.recalculate(path, folder / f"dcf-{engine.name}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = openpyxl.load_workbook(out, data_only=True)["DCF"]
+    for index, (flows, rate, growth, expected) in enumerate(DCF_BLOCKS):
+        got = values[f"G{2 * index + 1}"].value
+        if isinstance(expected, str):
+            assert got == expected, (flows, rate, growth, got)
+        else:
+            assert isinstance(got, float) and math.isclose(got, expected, rel_tol=1e-12), (
+                flows, rate, growth, got)
+
+
+@pytest.mark.parametrize("index", range(len(DCF_BLOCKS)))
+def test_val_dcf_in_python_gives_the_same_hand_worked_answers(index: int) -> None:
+    import xlfuncs as xf
+
+    flows, rate, growth, expected = DCF_BLOCKS[index]
+    got = xf.explain(xf.val_dcf, flows, rate, growth)
+    if isinstance(expected, str):
+        assert got.code == expected
+    else:
+        assert math.isclose(got, expected, rel_tol=1e-12)
