@@ -209,3 +209,13 @@ def test_a_metric_of_one_argument() -> None:
     assert double(3) == 6.0
     assert xf.explain(double, [1.5, -1, None, "a"]) == [
         3.0, XlError(NUM, "x is negative"), None, XlError(VALUE, "x: expected a number")]
+
+
+def test_an_outcome_of_an_unknown_kind_is_refused_not_read_as_a_number() -> None:
+    from xlfuncs.elementwise import Outcome
+
+    for kind in ("number", "date", "text", "bool"):
+        assert Outcome(np.array(1.0), np.array(0, np.int16), (), True, kind).returns == kind
+    assert Outcome(np.array(1.0), np.array(0, np.int16), (), True).python() == 1.0
+    with pytest.raises(ValueError, match="unknown return kind 'numbers'"):
+        Outcome(np.array(1.0), np.array(0, np.int16), (), True, "numbers")  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ from .errors import NUM, VALUE, XlError, XlfuncsError
 
 ArgKind = Literal["number", "date", "text"]
 ReturnKind = Literal["number", "date", "text", "bool"]
+RETURN_KINDS = ("number", "date", "text", "bool")  # ReturnKind's values, checked at run time
 
 # Outcome.status codes: 0 and 1 are fixed, errors are numbered from 2 upwards.
 STATUS_OK = 0
@@ -61,6 +62,11 @@ class Outcome:
     errors: tuple[XlError, ...]
     scalar: bool
     returns: ReturnKind = "number"
+
+    def __post_init__(self) -> None:
+        # an unknown kind would silently be read as a number by python() and cells()
+        if self.returns not in RETURN_KINDS:
+            raise ValueError(f"unknown return kind {self.returns!r} (one of {RETURN_KINDS})")
 
     def error(self, status_code: int) -> XlError | None:
         """The error an element's status code stands for (None for OK and blank)."""

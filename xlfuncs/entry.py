@@ -141,11 +141,11 @@ def _is_literal(text: str) -> bool:
 
 def _metric(name: str, category: str, summary: str, params: tuple[Param, ...],
             func: Callable[..., Any], example: str, example_result: str,
-            body: Callable[..., str], *guards: Callable[..., str],
-            returns: Returns = "number") -> Entry:
-    """An element-wise metric: its guard codes come from the core function itself."""
+            body: Callable[..., str], *guards: Callable[..., str]) -> Entry:
+    """An element-wise metric: its guard codes and what it returns come from the core
+    function itself."""
     codes = tuple(g.code for g in func.guards)  # type: ignore[attr-defined]
     if len(codes) != len(guards):
         raise AssertionError(f"{name}: {len(codes)} core guards but {len(guards)} Excel ones")
-    return Entry(name, category, summary, params, func, example, example_result, returns,
-                 func.outcome, body, guards, codes)  # type: ignore[attr-defined]
+    return Entry(name, category, summary, params, func, example, example_result,
+                 func.returns, func.outcome, body, guards, codes)  # type: ignore[attr-defined]
