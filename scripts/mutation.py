@@ -137,10 +137,28 @@ def _annotations(tree: ast.AST) -> set[int]:
             parts.append(node.annotation)
         elif isinstance(node, ast.AnnAssign):
             parts.append(node.annotation)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id == "Literal":  # a type alias's strings: types, not values
+            parts.append(node.slice)
         for part in parts:
             if part is not None:
                 inside.update(id(child) for child in ast.walk(part))
     return inside
+
+
+def _length_assertions(tree: ast.AST) -> set[int]:
+    """``strict=True`` of ``zip(...)``: an assertion that the zipped sequences have the same
+    length (ruff's B905 asks for it on every zip), not a computation. Flipping it changes
+    nothing unless the lengths differ, which a caller's input cannot make them do here:
+    every zip in xlfuncs pairs sequences built one element per parameter, name or cell,
+    or whose lengths were checked just before with a message (a facts file's row against
+    its header, a carried column against the company names)."""
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "zip":
+            found.update(id(k.value) for k in node.keywords if k.arg == "strict")
+    return found
 
 
 def _in_code(tree: ast.AST) -> set[int]:
@@ -158,7 +176,7 @@ def mutants(path: Path, relative: str, code_only: bool = False) -> list[Mutant]:
     text = path.read_text("utf-8")
     tree = ast.parse(text)
     lines = _offsets(text)
-    skip = _docstrings(tree) | _annotations(tree)
+    skip = _docstrings(tree) | _annotations(tree) | _length_assertions(tree)
     code = _in_code(tree) if code_only else None
     found: list[Mutant] = []
 
