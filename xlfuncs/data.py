@@ -212,10 +212,11 @@ def _text_outcome(parts: list[np.ndarray], statuses: list[np.ndarray], names: li
     parts = broadcast(parts, names)
     statuses = broadcast(statuses, names)
     shape = parts[0].shape
-    # a blank element is never written below: it keeps NaN (None for text), as Outcome wants
+    # a blank or failed element is never written below: it keeps NaN (None for text), as
+    # Outcome wants; every element's status is
     values = np.full(shape, None if returns == "text" else np.nan,
                      dtype=object if returns == "text" else np.float64)
-    status = np.zeros(shape, dtype=np.int16)
+    status = np.empty(shape, dtype=np.int16)
     errors: dict[XlError, int] = {}
     for index in np.ndindex(shape):
         element_status = [int(s[index]) for s in statuses]
@@ -228,7 +229,6 @@ def _text_outcome(parts: list[np.ndarray], statuses: list[np.ndarray], names: li
                   else answer(*(str(p[index]) for p in parts)))
         if isinstance(result, XlError):
             status[index] = 2 + errors.setdefault(result, len(errors))
-            values[index] = None if returns == "text" else np.nan
         else:
             values[index] = result
             status[index] = STATUS_OK
