@@ -71,9 +71,9 @@ def _dcf_formula(f: str, r: str, g: str) -> str:
     cols = f"COLUMNS({f})"
     position = f"((ROW({f})-MIN(ROW({f})))*{cols}+COLUMN({f})-MIN(COLUMN({f}))+1)"
     count = f"COUNT({f})"
-    filled = f'SUMPRODUCT(({f}<>"")*1)'
+    filled = f'SUMPRODUCT(--({f}<>""))'
     filled_after_count = f'SUMPRODUCT(({f}<>"")*({position}>{count}))'
-    last = f"SUMPRODUCT(({position}={count})*1,{f})"  # text and blanks count as 0 there
+    last = f"SUMPRODUCT(--({position}={count}),{f})"  # text and blanks count as 0 there
     terminal = f"{last}*(1+{g})/({r}-{g})/(1+{r})^{count}"
     return (f"IF(ISERROR({g}),{g},"
             f'IF(OR(NOT(ISNUMBER({r})),AND({g}<>"",NOT(ISNUMBER({g})))),#VALUE!,'
