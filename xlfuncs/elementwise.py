@@ -227,7 +227,7 @@ def metric(
                                _FIRST_ERROR + 2 * len(names) + j)
                 result = np.array(body(*values), dtype=np.float64)  # never an input's view
                 if result.shape != shape:
-                    result = np.broadcast_to(result, shape)
+                    result = np.array(np.broadcast_to(result, shape))  # writable, its own
             settle(~np.isfinite(result), _FIRST_ERROR + len(error_table) - 1)
             if status.any():
                 result = np.where(status == STATUS_OK, result, np.nan)
