@@ -219,3 +219,16 @@ def test_an_outcome_of_an_unknown_kind_is_refused_not_read_as_a_number() -> None
     assert Outcome(np.array(1.0), np.array(0, np.int16), (), True).python() == 1.0
     with pytest.raises(ValueError, match="unknown return kind 'numbers'"):
         Outcome(np.array(1.0), np.array(0, np.int16), (), True, "numbers")  # type: ignore[arg-type]
+
+
+def test_a_body_that_ignores_the_widest_input_still_answers_in_the_inputs_shape() -> None:
+    from xlfuncs.elementwise import metric
+
+    @metric()
+    def first(a, b):  # b only sets the shape, as a range beside a cell does
+        return a * 2
+
+    got = first(1.5, [[1.0, 2.0, 3.0]])
+    assert got.shape == (1, 3) and got.tolist() == [[3.0, 3.0, 3.0]]
+    got[0, 0] = 0.0  # its own array, not a read-only view
+    assert first.outcome(1.5, [None, 2.0]).cells() == [None, 3.0]
