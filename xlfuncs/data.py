@@ -212,10 +212,9 @@ def _text_outcome(parts: list[np.ndarray], statuses: list[np.ndarray], names: li
     parts = broadcast(parts, names)
     statuses = broadcast(statuses, names)
     shape = parts[0].shape
-    # a blank or failed element is never written below: it keeps NaN (None for text), as
-    # Outcome wants; every element's status is
-    values = np.full(shape, None if returns == "text" else np.nan,
-                     dtype=object if returns == "text" else np.float64)
+    # a blank or failed element is never written below: it keeps NaN, which Outcome never
+    # reads (its status says blank or error); every element's status is
+    values = np.full(shape, np.nan, dtype=object if returns == "text" else np.float64)
     status = np.empty(shape, dtype=np.int16)
     errors: dict[XlError, int] = {}
     for index in np.ndindex(shape):
