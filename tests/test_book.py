@@ -140,10 +140,12 @@ def test_values_and_formulas_as_cells(book: Book) -> None:
 def test_a_column_of_cells_at_once(book: Book) -> None:
     sheet = book.sheet("S")
     style = book.style_id(FORMULA)
-    cached = [(b"", b"2"), (STR, b""), (b"", b"5"), (STR, b"")]
-    cells = sheet.column([b"A1*2", None, None, b"B4"], cached, FORMULA)
+    cached = [(b"", b"2"), (STR, b""), (b"", b"5"), (STR, b""), (STR, b"HKD"), (b"", b"")]
+    cells = sheet.column([b"A1*2", None, None, b"B4", None, None], cached, FORMULA)
     assert cells == [Cell(b"", b"<f>A1*2</f><v>2</v>", style), None,
-                     Cell(b"", b"<v>5</v>", style), Cell(STR, b"<f>B4</f><v></v>", style)]
+                     Cell(b"", b"<v>5</v>", style), Cell(STR, b"<f>B4</f><v></v>", style),
+                     Cell(STR, b"<v>HKD</v>", style),  # only an empty text is no cell
+                     Cell(b"", b"<v></v>", style)]
     assert sheet.column(None, [(b"", b"7")], FORMULA) == [Cell(b"", b"<v>7</v>", style)]
 
 
@@ -308,3 +310,34 @@ def test_signals_are_held_while_the_temporary_is_made() -> None:
     after = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     assert {signal.SIGTERM, signal.SIGINT, signal.SIGHUP} <= blocked
     assert not {signal.SIGTERM, signal.SIGINT, signal.SIGHUP} & after
+
+
+def test_a_cached_boolean_shows_true_false_unless_its_cell_has_a_format_of_its_own(
+        book: Book) -> None:
+    sheet = book.sheet("S")
+    flag = sheet.formula("=A1>0", True)
+    assert book.style_of(flag.style).number_format == bk.BOOLEAN_FORMAT
+    percent = Style(number_format="0.0%")
+    assert book.style_of(sheet.formula("=A1>0", True, percent).style).number_format == "0.0%"
+    assert book.style_of(sheet.formula("=A1*2", 2.0).style).number_format == "General"
+
+
+def test_the_first_fit_rows_size_their_columns_and_the_rows_below_do_not(book: Book) -> None:
+    """Labels size their columns over the first FIT_ROWS (400) rows, row 400 included;
+    a table's rows below are left as written."""
+    sheet = book.sheet("S")
+    long = "a label long enough to widen its column"
+    for row in range(1, 402):
+        cells = [None, None, None, sheet.value(1.0)]
+        if row == 400:
+            cells[1] = sheet.text(long)  # B400, with C400 filled: it cannot spill
+            cells[2] = sheet.value(1.0)
+        if row == 401:
+            cells[0] = sheet.text(long)  # A401, with B401 filled
+            cells[1] = sheet.value(1.0)
+        sheet.append(cells)
+    assert bk.FIT_ROWS == 400 and sorted(sheet.pending)[-1] == 400
+    fit_sheet(sheet)
+    dims = sheet.ws.column_dimensions
+    assert dims["B"].width > 30
+    assert "A" not in dims or not dims["A"].width
