@@ -67,7 +67,9 @@ def val_cagr(start, end, years):
     >>> round(val_cagr(115, 135, 2), 4)  # Alibaba Cloud cap, 2026 to 2028
     0.0835
     """
-    return (end / start) ** (1 / years) - 1
+    # np.power, not **: numpy's ** turns a single-cell exponent of 0.5 or 2 into sqrt or
+    # square, whose last bit can differ from pow's, so a range and a cell would disagree
+    return np.power(end / start, 1 / years) - 1
 
 
 @metric(Guard(NUM, "months must be greater than zero", lambda a, m: m <= 0))
@@ -179,8 +181,8 @@ def val_implied_cagr(market_cap, revenue, target_multiple, years, discount_rate)
     >>> round(val_implied_cagr(323.2, 0.2156, 11.5, 5, 0.0), 4)  # a holder wanting nothing
     1.6487
     """
-    required = market_cap * (1 + discount_rate) ** years / target_multiple
-    return (required / revenue) ** (1 / years) - 1
+    required = market_cap * np.power(1 + discount_rate, years) / target_multiple
+    return np.power(required / revenue, 1 / years) - 1  # np.power: see val_cagr
 
 
 @metric(
