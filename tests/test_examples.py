@@ -39,4 +39,4 @@ def test_an_error_answer_is_its_code() -> None:
 
 def test_a_range_answer_is_its_first_cell() -> None:
     assert example_value(with_example("VAL_PS", "=VAL_PS({300,600;900,1200}, 100)")) == 3.0
-    assert example_value(with_example("VAL_PS", "=VAL_PS({300;600}, {100;200})")) == 3.0
+    assert example_value(with_example("VAL_PS", "=VAL_PS({300;800}, {100;200})")) == 3.0
