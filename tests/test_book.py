@@ -263,8 +263,12 @@ def test_whether_a_writer_still_runs() -> None:
 
 def test_a_new_file_gets_the_umask_mode_and_a_replaced_one_keeps_its_own(
         tmp_path: Path) -> None:
-    previous = os.umask(0o027)
+    previous = os.umask(0o022)
     try:
+        assert bk.new_file_mode() == 0o644
+        os.umask(0)
+        assert bk.new_file_mode() == 0o666
+        os.umask(0o027)
         assert bk.new_file_mode() == 0o640
         assert os.umask(0o027) == 0o027  # restored
         target = tmp_path / "deep" / "er" / "book.xlsx"

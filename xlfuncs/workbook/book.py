@@ -340,7 +340,7 @@ def _cached_xml(value: Any, rounded: bool = False) -> tuple[bytes, bytes]:
     """(type attribute, <v> text) for a cell's value; ``rounded`` for a formula's cache."""
     if isinstance(value, (bool, np.bool_)):
         return b' t="b"', b"1" if value else b"0"
-    if value is None or value == "":
+    if value is None:
         return b' t="str"', b""
     if isinstance(value, str):
         if value in ERROR_CODES:
