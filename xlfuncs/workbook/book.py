@@ -44,7 +44,8 @@ from ..errors import ERROR_CODES, XlfuncsError
 
 # Build times are fixed so that the same input gives the same bytes; the article's date.
 FIXED_TIME = dt.datetime(2026, 2, 24, 0, 0, 0)
-ZIP_TIME = (2026, 2, 24, 0, 0, 0)
+ZIP_TIME = (FIXED_TIME.year, FIXED_TIME.month, FIXED_TIME.day,  # the zip entries'
+            FIXED_TIME.hour, FIXED_TIME.minute, FIXED_TIME.second)
 FINGERPRINT = "xlfuncs_fingerprint"
 _PLACEHOLDER = "0" * 64
 MAX_TEXT = 32_767  # Excel's limit for one cell's text
@@ -274,8 +275,10 @@ class Book:
     def style_id(self, style: Style) -> int:
         """The index of a cell format in the workbook's styles, made on first use."""
         by_identity = self._style_by_id.get(id(style))
-        if by_identity is not None and by_identity[0] is style:
-            return by_identity[1]  # hot path: the same Style object again, no hashing
+        if by_identity is not None:
+            seen, known = by_identity
+            if seen is style:
+                return known  # hot path: the same Style object again, no hashing
         found = self._style_ids.get(style)
         if found is None:
             found = self._style_ids[style] = self.wb._cell_styles.add(self.style_array(style))
@@ -372,12 +375,13 @@ def content_fingerprint(parts: dict[str, bytes]) -> str:
 
 def _zip(parts: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+    # deflate at zlib's default level (6): a ZipInfo entry ignores the ZipFile's level
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in parts.items():
             info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            out.writestr(info, data, compresslevel=6)
+            out.writestr(info, data)
     return buffer.getvalue()
 
 
