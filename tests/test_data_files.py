@@ -206,6 +206,39 @@ def test_an_oversized_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 
+def test_a_file_of_exactly_the_limit_is_read_and_one_byte_more_is_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlfuncs import facts_file
+
+    monkeypatch.setattr(facts_file, "MAX_FILE_BYTES", 100)
+    path = tmp_path / "edge.csv"
+    path.write_bytes(b"x" * 100)
+    assert facts_file.read_bytes(path) == b"x" * 100
+    path.write_bytes(b"x" * 101)
+    with pytest.raises(DataFileError, match="over 100 bytes"):
+        facts_file.read_bytes(path)
+
+
+def test_every_unit_a_facts_file_may_use_loads(tmp_path: Path) -> None:
+    from xlfuncs import facts_file
+
+    assert facts_file.UNITS == ("tn", "bn", "m", "k", "", "%", "x", "price", "years",
+                                "months", "count")
+    rows = "\n".join(f"Acme,metric {i},2,{unit},,,,,=,test"
+                     for i, unit in enumerate(facts_file.UNITS))
+    path = tmp_path / "units.csv"
+    path.write_text(f"{HEADER}\n{rows}\n", encoding="utf-8")
+    facts = load_facts(path, article=False)
+    assert list(facts["unit"]) == list(facts_file.UNITS)
+
+
+def test_names_compare_trimmed_with_single_spaces_and_case_folded() -> None:
+    from xlfuncs.facts_file import name_key
+
+    assert name_key(" ACME  corp\t") == "acme corp"
+    assert name_key("Straße") == name_key("STRASSE") == "strasse"
+
+
 def test_the_size_limit_is_the_64_mib_the_readme_promises() -> None:
     from xlfuncs import facts_file
 
