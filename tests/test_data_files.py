@@ -171,6 +171,24 @@ def test_a_duplicated_or_unknown_header_column_is_refused(tmp_path: Path) -> Non
     assert (error.row, error.column) == (1, "value") and "columns 3 and 11" in str(error)
     error = refusal(f"{HEADER},combine\n{ROW},x\n", tmp_path)
     assert (error.row, error.column) == (1, "combine") and "unknown column" in str(error)
+    # the refusal lists what the header takes, as a person would type it
+    assert str(error).endswith(
+        "unknown column (the header takes: company, metric, value, unit, currency, "
+        "period_start, period_end, as_of, qualifier, source, combines)")
+    error = refusal(f"{HEADER.replace(',source', '')}\n", tmp_path)
+    assert (error.row, error.column) == (1, "source")
+    assert str(error).endswith(
+        "missing column (the header needs: company, metric, value, unit, currency, "
+        "period_start, period_end, as_of, qualifier, source)")
+
+
+def test_a_field_of_exactly_a_cell_s_limit_loads(tmp_path: Path) -> None:
+    path = tmp_path / "facts.csv"
+    path.write_text(f"{HEADER}\n{ROW.replace('test note', 'n' * 32_767)}\n", encoding="utf-8")
+    assert load_facts(path, article=False)["source"].str.len().tolist() == [32_767]
+    path.write_text(f"{HEADER}\n{ROW.replace('test note', 'n' * 32_768)}\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="field too large"):
+        load_facts(path, article=False)
 
 
 def test_a_field_too_large_names_the_row_that_holds_it(tmp_path: Path) -> None:
