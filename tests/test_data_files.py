@@ -584,3 +584,16 @@ def test_a_range_is_exactly_one_low_and_one_high_row(tmp_path: Path) -> None:
     low = ROW.replace(",=,", ",low,").replace(",10,", ",5,")
     error = refusal(f"{HEADER}\n{low}\n{high}\n{high}\n", tmp_path)  # a third row
     assert (error.row, error.column) == (4, "metric") and "already on row 2" in str(error)
+
+
+def test_a_period_with_one_end_names_the_missing_one(tmp_path: Path) -> None:
+    error = refusal(f"{HEADER}\n{ROW.replace('2025-01-01,', ',', 1)}\n", tmp_path)
+    assert (error.row, error.column) == (2, "period_start")
+    error = refusal(f"{HEADER}\n{ROW.replace('2025-12-31,', ',', 1)}\n", tmp_path)
+    assert (error.row, error.column) == (2, "period_end")
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"  # Excel's "CSV UTF-8" starts with one
+    path.write_bytes(f"\ufeff{HEADER}\n{ROW}\n".encode())
+    assert list(load_facts(path, article=False)["company"]) == ["Acme"]
