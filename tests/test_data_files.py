@@ -597,3 +597,5 @@ def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"  # Excel's "CSV UTF-8" starts with one
     path.write_bytes(f"\ufeff{HEADER}\n{ROW}\n".encode())
     assert list(load_facts(path, article=False)["company"]) == ["Acme"]
+    # and text already decoded, handed to parse_facts, may still carry it
+    assert list(parse_facts(f"\ufeff{HEADER}\n{ROW}\n")["company"]) == ["Acme"]
