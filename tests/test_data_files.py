@@ -122,6 +122,15 @@ def test_a_range_s_two_ends_share_unit_currency_and_period(tmp_path: Path, colum
     assert (error.row, error.column) == (3, column) and "share" in str(error)
 
 
+def test_a_range_s_refusal_names_the_column_in_words_and_quotes_a_blank(tmp_path: Path
+                                                                      ) -> None:
+    low = "Acme,net_profit,1,bn,CNY,,,,low,guidance"
+    high = "Acme,net_profit,2,bn,CNY,2025-01-01,2025-12-31,,high,guidance"
+    error = refusal(f"{HEADER}\n{low}\n{high}\n", tmp_path)
+    assert str(error).endswith(
+        "column 'period_start': a range's two ends must share the period start (row 2 has '')")
+
+
 # ---- 4, 5, 7. values that overflow, text XML cannot hold, dates, headers --------------
 
 def test_a_range_whose_midpoint_overflows_is_refused(tmp_path: Path) -> None:
