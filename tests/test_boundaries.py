@@ -235,6 +235,10 @@ def test_val_dcf_answers_one_value_for_a_whole_range() -> None:
     assert isinstance(blank, float) and math.isnan(blank)
     assert xf.explain(xf.val_dcf, [100.0], [XlError(DIV0, "x"), 0.1]) == XlError(
         VALUE, "discount_rate must be a single number")  # two cells, whatever they hold
+    # the terminal growth alike: its own error as one cell, refused as two
+    assert xf.explain(xf.val_dcf, [100.0], 0.1, [[XlError(DIV0, "x")]]).code == DIV0
+    assert xf.explain(xf.val_dcf, [100.0], 0.1, [XlError(DIV0, "x"), 0.02]) == XlError(
+        VALUE, "terminal_growth must be a single number")
     # 100 / 1.1 = 90.909...: a single flow, a one-cell rate range
     assert math.isclose(xf.val_dcf([100.0], [[0.1]]), 100 / 1.1, rel_tol=1e-12)
 
