@@ -213,9 +213,9 @@ def _text_outcome(parts: list[np.ndarray], statuses: list[np.ndarray], names: li
     statuses = broadcast(statuses, names)
     shape = parts[0].shape
     # a blank or failed element is never written below: it keeps NaN, which Outcome never
-    # reads (its status says blank or error); every element's status is
+    # reads (its status says blank or error)
     values = np.full(shape, np.nan, dtype=object if returns == "text" else np.float64)
-    status = np.empty(shape, dtype=np.int16)
+    status = np.empty(shape, dtype=np.int16)  # the loop sets every element's status
     errors: dict[XlError, int] = {}
     for index in np.ndindex(shape):
         element_status = [int(s[index]) for s in statuses]
