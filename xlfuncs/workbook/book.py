@@ -44,7 +44,7 @@ from ..errors import ERROR_CODES, XlfuncsError
 
 # Build times are fixed so that the same input gives the same bytes; the article's date.
 FIXED_TIME = dt.datetime(2026, 2, 24, 0, 0, 0)
-ZIP_TIME = (FIXED_TIME.year, FIXED_TIME.month, FIXED_TIME.day,  # the zip entries'
+ZIP_TIME = (FIXED_TIME.year, FIXED_TIME.month, FIXED_TIME.day,  # the zip entries' time
             FIXED_TIME.hour, FIXED_TIME.minute, FIXED_TIME.second)
 FINGERPRINT = "xlfuncs_fingerprint"
 _PLACEHOLDER = "0" * 64
