@@ -50,7 +50,7 @@ class Cells:
 
     @functools.cached_property
     def has_errors(self) -> bool:
-        return bool(self.status.size) and int(self.status.max()) > STATUS_BLANK
+        return holds_errors(self.status)
 
     def known(self, has_errors: bool) -> Cells:
         """This line, told whether it holds errors (saves a pass over its status)."""
@@ -65,6 +65,11 @@ class Cells:
         """The companies as a column, to broadcast against the years."""
         part = Cells(self.values[..., None], self.status[..., None])
         return part if self.has_errors else part.known(False)
+
+
+def holds_errors(status: np.ndarray) -> bool:
+    """Whether any element's status is an error (above blank)."""
+    return bool(status.size) and int(status.max()) > STATUS_BLANK
 
 
 def stack(cells: list[Cells]) -> Cells:
@@ -89,7 +94,7 @@ class Trace:
         first such argument wins, as in Excel)."""
         out: Outcome = func.outcome(*(a.values if isinstance(a, Cells) else a for a in args))
         status = out.status
-        own_errors = bool(status.size) and int(status.max()) > STATUS_BLANK
+        own_errors = holds_errors(status)
         if own_errors:
             codes = np.unique(status[status > STATUS_BLANK])
             table = np.arange(int(codes.max()) + 1, dtype=np.int16)
