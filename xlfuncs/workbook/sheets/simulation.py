@@ -84,7 +84,6 @@ def write_simulation(book: Book, plan: Plan, simulated: list[Simulated]) -> None
 
 def _block(s: Sheet, sim: Simulated, k: int) -> None:
     d = sim.dcf
-
     s.append([s.text(f"{d.company.name}: simulated value (HK$ bn)", TITLE)])
     s.append([s.text(h, HEADER) for h in ("Driver", "Distribution", "Parameter 1",
                                           "Parameter 2", "Parameter 3", "Source")])
