@@ -53,18 +53,20 @@ def fit_sheet(sheet: Sheet) -> None:
             next_index += 1
         return total
 
-    labels: dict[int, list[tuple[int, str, Style]]] = {}
+    # each label with its style and the width it needs, measured once
+    labels: dict[int, list[tuple[int, str, Style, float]]] = {}
     for row, (cells, _) in sheet.pending.items():
         for index, cell in cells:
             text = cell_text(cell)
             if text:
-                labels.setdefault(row, []).append((index, text, book.style_of(cell.style)))
+                style = book.style_of(cell.style)
+                need = text_width(text, style.size, style.bold) + PADDING
+                labels.setdefault(row, []).append((index, text, style, need))
     # widen: a label that cannot spill (a filled cell beside it) and does not wrap
     changed: set[int] = set()
     for row, found in labels.items():
         filled = {index for index, _ in sheet.pending[row][0]}
-        for index, text, style in found:
-            need = text_width(text, style.size, style.bold) + PADDING
+        for index, _, style, need in found:
             if not style.wrap and index + 1 in filled and width(index) < need:
                 widths[index] = min(WIDEST, math.ceil(need * 10) / 10)
                 changed.add(index)
@@ -74,8 +76,7 @@ def fit_sheet(sheet: Sheet) -> None:
     for row, (cells, height) in sheet.pending.items():
         filled = {index for index, _ in cells}
         wrapped: dict[int, Cell] = {}
-        for index, text, style in labels.get(row, []):
-            need = text_width(text, style.size, style.bold) + PADDING
+        for index, text, style, need in labels.get(row, []):
             if not style.wrap and need <= room(index, filled):
                 continue
             if not style.wrap:
