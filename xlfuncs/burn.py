@@ -14,6 +14,7 @@ import numpy as np
 from . import inputs
 from .elementwise import Guard, metric
 from .errors import DIV0, NA, NUM
+from .formula import whole_months
 
 MONTHS_PER_YEAR = 12
 # A month of runway in days, for cash-zero dates: the mean Gregorian month.
@@ -25,14 +26,7 @@ _START_AFTER_END = "start_date is after end_date"
 
 def _whole_months(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Excel's DATEDIF(start, end + 1, "m"): whole months from start to the day after end."""
-    first = inputs.serials_to_datetime64(start)
-    after = inputs.serials_to_datetime64(end + 1)
-    month_first = first.astype("datetime64[M]")
-    month_after = after.astype("datetime64[M]")
-    day_first = (first - month_first.astype("datetime64[D]")).astype(np.int64)
-    day_after = (after - month_after.astype("datetime64[D]")).astype(np.int64)
-    months = (month_after - month_first).astype(np.int64) - (day_after < day_first)
-    return months.astype(np.float64)
+    return whole_months(start, end + 1)
 
 
 @metric(Guard(NUM, _START_AFTER_END, lambda s, e: s > e), kinds=_DATES)

@@ -19,7 +19,7 @@ def check_at_least(value, bound):
     >>> check_at_least(623.2, 620)
     True
     """
-    return np.asarray(value >= bound, dtype=np.float64)
+    return value >= bound
 
 
 @metric(returns="bool")
@@ -29,7 +29,7 @@ def check_between(value, low, high):
     >>> check_between(7.8, 7.75, 7.85)
     True
     """
-    return np.asarray((value >= low) & (value <= high), dtype=np.float64)
+    return (value >= low) & (value <= high)
 
 
 @metric(
@@ -45,4 +45,4 @@ def check_close(value, expected, tolerance):
     """
     gap = np.abs(value / expected - 1)
     # a ratio beyond a double is #NUM! in Excel, not FALSE: NaN makes it the overflow error
-    return np.where(np.isfinite(gap), (gap <= tolerance).astype(np.float64), np.nan)
+    return np.where(np.isfinite(gap), gap <= tolerance, np.nan)

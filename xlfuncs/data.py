@@ -41,6 +41,7 @@ from .facts_file import (
     name_key,
     parse_rows,
 )
+from .formula import lookup, not_one_of
 from .layers import (
     BUNDLED_LABEL,
     DATA_ENV,
@@ -335,14 +336,9 @@ data_qualifier.outcome = data_qualifier_outcome  # type: ignore[attr-defined]
 SCALE_UNITS = tuple(BILLIONS_PER_UNIT)
 
 
-def _billions_per_unit(units: np.ndarray) -> np.ndarray:
-    lookup = np.vectorize(lambda u: BILLIONS_PER_UNIT.get(str(u), np.nan), otypes=[float])
-    return lookup(units) if units.size else units.astype(float)
-
-
 @metric(
     Guard(NA, "unit is not a scale of money (tn, bn, m or k)",
-          lambda v, u: np.isnan(_billions_per_unit(u))),
+          lambda v, u: not_one_of(u, SCALE_UNITS)),
     kinds={"unit": "text"},
 )
 def in_billions(value, unit):
@@ -351,7 +347,7 @@ def in_billions(value, unit):
     >>> in_billions(53.44, "m")
     0.05344
     """
-    return value * _billions_per_unit(unit)
+    return value * lookup(unit, SCALE_UNITS, tuple(BILLIONS_PER_UNIT.values()))
 
 
 @metric()

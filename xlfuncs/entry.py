@@ -1,5 +1,6 @@
 """What the catalog is made of: an Excel function's parameters, its :class:`Entry`, and
-:func:`_metric`, which makes an entry from an element-wise metric and its native formula.
+:func:`_metric`, which makes an entry from an element-wise metric. A metric's native
+formula is not written here: its body and guards write it (:mod:`xlfuncs.formula`).
 
 Kept apart from :mod:`xlfuncs.registry` so that modules holding entries of their own (the
 story DCF) build them without importing the catalog.
@@ -14,6 +15,7 @@ from typing import Any, Literal
 from . import inputs
 from .elementwise import Outcome
 from .errors import DIV0, NA, NUM, VALUE
+from .formula import ATOM, NEGATION, Formula, count, position
 
 ParamKind = Literal["number", "date", "text", "range"]
 # "spill": the function returns a grid of cells (numbers, text, None, XlError) itself.
@@ -86,8 +88,9 @@ class Entry:
         checks = [(condition(*used), code) for condition, code in
                   zip(self.excel_guards, self.guard_codes, strict=True)]
         # the core's order: blanks, then each argument's type and calendar, then the guards
-        for condition, code in reversed(type_checks(args, self.params) + checks):
-            formula = f"IF({condition},{EXCEL_ERROR[code]},{formula})"
+        answers = [(c, EXCEL_ERROR[code]) for c, code in type_checks(args, self.params) + checks]
+        for condition, answer in reversed(range_checks(args, self.params) + answers):
+            formula = f"IF({condition},{answer},{formula})"
         blanks = [f'{a}=""' for a, p in zip(args, self.params, strict=True)
                   if p.kind != "range" and not p.optional and not _is_literal(a)]
         if blanks:
@@ -119,6 +122,31 @@ def type_checks(args: list[str], params: tuple[Param, ...]) -> list[tuple[str, s
     return checks
 
 
+def range_checks(args: list[str], params: tuple[Param, ...]) -> list[tuple[str, str]]:
+    """A range function's checks of its arguments, in the order its core checks them (see
+    valuation.dcf_outcome): an optional number's own error; a single argument that is not
+    a number (#VALUE!); the first error cell of a range (SUM gives it); a range with no
+    filled cell (blank); a blank, text or TRUE before a range's last number (#VALUE!).
+    Only comparisons and ROW/COLUMN arithmetic inside SUMPRODUCT: Gnumeric spreads
+    neither ISNUMBER nor MAX over a range there."""
+    if not any(p.kind == "range" for p in params):
+        return []
+    singles = [(a, p) for a, p in zip(args, params, strict=True) if p.kind != "range"]
+    checks = [(f"ISERROR({a})", a) for a, p in singles if p.optional and not _is_literal(a)]
+    wrong = [f"NOT(ISNUMBER({a}))" if not p.optional else f'AND({a}<>"",NOT(ISNUMBER({a})))'
+             for a, p in singles if not _is_literal(a)]
+    if wrong:
+        checks.append((wrong[0] if len(wrong) == 1 else f"OR({','.join(wrong)})",
+                       EXCEL_ERROR[VALUE]))
+    for f in (a for a, p in zip(args, params, strict=True) if p.kind == "range"):
+        cells = Formula(f)
+        filled = f'SUMPRODUCT(--({f}<>""))'
+        after_last = f'SUMPRODUCT(({f}<>"")*({position(cells)}>{count(cells)}))'
+        checks += [(f"ISERROR(SUM({f}))", f"SUM({f})"), (f"{filled}=0", '""'),
+                   (f"OR({filled}<>{count(cells)},{after_last}>0)", EXCEL_ERROR[VALUE])]
+    return checks
+
+
 def _not_all(tests: list[str]) -> str:
     return f"NOT({tests[0]})" if len(tests) == 1 else f"NOT(AND({','.join(tests)}))"
 
@@ -139,13 +167,22 @@ def _is_literal(text: str) -> bool:
         return text.startswith('"')
 
 
+def operand(text: str) -> Formula:
+    """A reference, name or literal as the operand a metric's body computes with."""
+    return Formula(text, NEGATION if text.startswith("-") else ATOM)
+
+
+def rendering(expression: Callable[..., Any]) -> Callable[..., str]:
+    """The Excel text of a metric's body or guard, for arguments given as Excel text."""
+    return lambda *refs: str(expression(*map(operand, refs)))
+
+
 def _metric(name: str, category: str, summary: str, params: tuple[Param, ...],
-            func: Callable[..., Any], example: str, example_result: str,
-            body: Callable[..., str], *guards: Callable[..., str]) -> Entry:
-    """An element-wise metric: its guard codes and what it returns come from the core
-    function itself."""
-    codes = tuple(g.code for g in func.guards)  # type: ignore[attr-defined]
-    if len(codes) != len(guards):
-        raise AssertionError(f"{name}: {len(codes)} core guards but {len(guards)} Excel ones")
+            func: Callable[..., Any], example: str, example_result: str) -> Entry:
+    """An element-wise metric: its native formula, guard codes and what it returns all
+    come from the core function itself."""
+    guards = func.guards  # type: ignore[attr-defined]
     return Entry(name, category, summary, params, func, example, example_result,
-                 func.returns, func.outcome, body, guards, codes)  # type: ignore[attr-defined]
+                 func.returns, func.outcome,  # type: ignore[attr-defined]
+                 rendering(func.__wrapped__),  # type: ignore[attr-defined]
+                 tuple(rendering(g.when) for g in guards), tuple(g.code for g in guards))

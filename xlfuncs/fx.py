@@ -14,10 +14,11 @@ flows (revenue, losses) at the period's average rate: pass the rate you want.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
 from .elementwise import Guard, metric
 from .errors import DIV0, NA, NUM
+from .formula import lookup, not_one_of
 
 USD_HKD_DEFAULT = 7.80
 USD_CNY_DEFAULT = 6.91
@@ -26,14 +27,12 @@ HKD_BAND = (7.75, 7.85)
 CURRENCY_CODES = ("USD", "HKD", "CNY", "RMB")
 
 
-def _units_per_usd(codes: np.ndarray, usd_hkd: np.ndarray, usd_cny: np.ndarray) -> np.ndarray:
-    upper = np.char.upper(codes.astype(str))
-    return np.select([upper == "USD", upper == "HKD", (upper == "CNY") | (upper == "RMB")],
-                     [1.0, usd_hkd, usd_cny], default=np.nan)
+def _units_per_usd(codes: Any, usd_hkd: Any, usd_cny: Any) -> Any:
+    return lookup(codes, CURRENCY_CODES, (1.0, usd_hkd, usd_cny, usd_cny))
 
 
-def _unknown(codes: np.ndarray) -> np.ndarray:
-    return ~np.isin(np.char.upper(codes.astype(str)), CURRENCY_CODES)
+def _unknown(codes: Any) -> Any:
+    return not_one_of(codes, CURRENCY_CODES)
 
 
 _RATE_GUARDS = (

@@ -17,6 +17,7 @@ import numpy as np
 from . import inputs
 from .elementwise import STATUS_BLANK, STATUS_OK, Guard, Outcome, metric
 from .errors import DIV0, ERROR_CODES, NUM, VALUE, XlError
+from .formula import count, given, last, npv
 
 
 def _zero(name: str) -> str:
@@ -324,17 +325,27 @@ def dcf_outcome(cash_flows: Any, discount_rate: Any, terminal_growth: Any = None
     flows, status = inputs.to_numbers(cells[:end])
     if np.any(status != inputs.OK):  # a number too large for a double
         return _dcf_answer(None, XlError(NUM, "cash_flows: not a finite number"))
-    if rate <= -1:
-        return _dcf_answer(None, XlError(NUM, "discount_rate must be above -100%"))
-    if growth is not None and rate <= growth:
-        return _dcf_answer(None, XlError(
-            NUM, "terminal value needs discount_rate greater than terminal_growth"))
+    args = (flows, np.float64(rate), np.float64(np.nan if growth is None else growth))
     with np.errstate(all="ignore"):
-        discount = (1 + rate) ** np.arange(1, end + 1)
-        value = float(np.sum(flows / discount))
-        if growth is not None:
-            value += float(flows[-1] * (1 + growth) / (rate - growth) / discount[-1])
-    return _dcf_answer(value)
+        for guard in DCF_GUARDS:
+            if guard.when(*args):
+                return _dcf_answer(None, XlError(guard.code, guard.reason))
+        return _dcf_answer(float(dcf_value(*args)))
+
+
+DCF_GUARDS = (
+    Guard(NUM, "discount_rate must be above -100%", lambda flows, rate, growth: rate <= -1),
+    Guard(NUM, "terminal value needs discount_rate greater than terminal_growth",
+          lambda flows, rate, growth: given(growth) & (rate <= growth)),
+)
+
+
+def dcf_value(flows, rate, growth):
+    """VAL_DCF's arithmetic, once the flows are numbers without gaps: their NPV plus,
+    when a terminal growth is given, the Gordon value of the last flow, discounted with it.
+    """
+    terminal = last(flows) * (1 + growth) / (rate - growth) / (1 + rate) ** count(flows)
+    return npv(rate, flows) + np.where(given(growth), terminal, 0)
 
 
 def val_dcf(cash_flows: Any, discount_rate: Any, terminal_growth: Any = None) -> float:
