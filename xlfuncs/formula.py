@@ -200,8 +200,10 @@ def _binary(operator: str, precedence: int, left: Any, right: Any) -> Formula:
     a, b = literal(left), literal(right)
     # Excel's binary operators are left-associative; a right operand of the same
     # precedence keeps its brackets so the order of operations stays Python's, and so
-    # does a negated one after + or - (a-(-b), never a--b)
-    text = (_wrapped(a, a.precedence < precedence) + operator
+    # does a negated one after + or - (a-(-b), never a--b). Gnumeric reads a^b^c as
+    # a^(b^c), Excel and LibreOffice as (a^b)^c: a power of a power keeps its brackets.
+    text = (_wrapped(a, a.precedence < precedence
+                     or (a.precedence == POWER and precedence == POWER)) + operator
             + _wrapped(b, b.precedence <= precedence
                        or (b.precedence == NEGATION and precedence == SUM)))
     return Formula(text, precedence)
