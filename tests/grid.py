@@ -148,7 +148,7 @@ def _add_elementwise(book: Book, entry: Entry) -> GridSheet:
     sheet = book.sheet(entry.name[:31])
     rows = _rows(entry)
     columns = [_column(f"{_letter(k)}§", [r[k] for r in rows]) for k in range(len(rows[0]))]
-    result = apply(entry, f"{_letter(len(columns))}§", *columns, blank_takes_default=True)
+    result = apply(entry, f"{_letter(len(columns))}§", *columns, addin=True)
     grid = GridSheet(entry)
     for i, arguments in enumerate(rows):
         row = sheet.rows + 1

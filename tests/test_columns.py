@@ -64,8 +64,11 @@ def test_apply_gives_the_registry_formula_and_each_row_value_worked_by_hand() ->
     market = values("B§", [300.0, 300.0, None, -1.0, 300.0])
     revenue = values("C§", [12.0, 0.0, 5.0, 5.0, None])
     ps = apply(entry("VAL_PS"), "D§", market, revenue)
-    assert ps.formula(0, 6) == entry("VAL_PS").excel("B6", "C6")
-    assert ps.formula(0, 6).startswith('=IF(OR(B6="",C6=""),"",')
+    # the workbook's form: no type checks (inputs are checked where they are entered)
+    assert ps.formula(0, 6) == '=IF(OR(B6="",C6=""),"",IF(B6<0,#NUM!,IF(C6=0,#DIV/0!,' \
+        'IF(C6<0,#NUM!,B6/C6))))'
+    assert apply(entry("VAL_PS"), "D§", market, revenue, addin=True).formula(0, 6) == \
+        entry("VAL_PS").excel("B6", "C6")
     # 300 / 12 = 25; revenue 0: #DIV/0!; a blank either side: blank; value -1: #NUM!
     assert [ps.cell(i) for i in range(5)] == [25.0, "#DIV/0!", "", "#NUM!", ""]
     assert ps.data.dtype == np.float64  # a number column keeps NaN for its blanks
@@ -73,12 +76,14 @@ def test_apply_gives_the_registry_formula_and_each_row_value_worked_by_hand() ->
 
 def test_apply_takes_named_optional_inputs_as_given_unless_asked() -> None:
     args = (values("A§", [10.0]), constant('"USD"', "USD"), constant('"HKD"', "HKD"),
-            constant("USD_HKD", 7.8), constant("USD_CNY", 6.91))
+            constant("USD_HKD", 7.8, (1.0, 20.0)), constant("USD_CNY", 6.91, (1.0, 20.0)))
     converted = apply(entry("FX_CONVERT"), "", *args)
-    # the workbook always fills USD_HKD: no IF(USD_HKD="",7.8,...) default in its formula
+    # the workbook always fills USD_HKD (a checked input): no IF(USD_HKD="",7.8,...)
+    # default, no blank test; the literal currencies pick their rates at build time
+    assert converted.template == 'IF(A§="","",A§*USD_HKD)'
     assert 'USD_HKD=""' not in converted.template and "7.8" not in converted.template
     assert converted.cell(0) == pytest.approx(78.0)  # US$10 at 7.8 HK$ per US$
-    defaulted = apply(entry("FX_CONVERT"), "", *args, blank_takes_default=True)
+    defaulted = apply(entry("FX_CONVERT"), "", *args, addin=True)
     assert 'IF(USD_HKD="",7.8,USD_HKD)' in defaulted.template
 
 
@@ -92,7 +97,7 @@ def test_a_true_false_column_holds_booleans() -> None:
 
 def test_a_text_column_keeps_none_for_what_has_no_value() -> None:
     # any function returning text goes through the same plumbing: DATA_QUALIFIER's
-    qualifier = SimpleNamespace(excel=lambda *refs, blank_takes_default: "=Q()",
+    qualifier = SimpleNamespace(workbook_formula=lambda refs, rules: ("Q()", frozenset()),
                                 outcome=lambda *data: data_qualifier_outcome(*data))
     companies = values("", ["Zhipu", "Nobody", None], text=True)
     answered = apply(qualifier, "", companies, constant('"revenue"', "revenue"))  # type: ignore[arg-type]
@@ -114,3 +119,36 @@ def test_the_first_argument_in_error_wins_as_in_excel() -> None:
     assert [apply(entry("VAL_PS"), "", values("", [1.0, 2.0]), broken).cell(i)
             for i in range(2)] == ["#NAME?", "#NAME?"]
     assert apply(entry("VAL_PS"), "", values("", [3.0]), constant("R", 1.5)).cell(0) == 2.0
+
+
+def test_a_checked_input_has_no_blank_test_and_its_bounds_drop_the_guards_they_hold() -> None:
+    """VAL_IMPLIED_CAGR's guards years <= 0, target <= 0 and discount <= -100% can never
+    fire for inputs checked to 0.5-50 years, 0.1-1000x and -99%-100%: the Inputs sheet
+    holds them, so the formula leaves them out; revenue and market value are formulas,
+    so theirs stay."""
+    mv, revenue = values("E§", [323.2, -1.0]), values("N§", [0.2156, 0.2156])
+    column = apply(entry("VAL_IMPLIED_CAGR"), "X§", mv, revenue,
+                   constant("Target_Multiple", 11.5, (0.1, 1000.0)),
+                   constant("Years", 5.0, (0.5, 50.0)),
+                   constant("Discount_Rate", 0.1, (-0.99, 1.0)))
+    assert column.formula(0, 6) == (
+        '=IF(OR(E6="",N6=""),"",IF(E6<0,#NUM!,IF(N6=0,#DIV/0!,IF(N6<0,#NUM!,'
+        '(E6*(1+Discount_Rate)^Years/Target_Multiple/N6)^(1/Years)-1))))')
+    # 323.2 x 1.61051 = 520.5168; / 11.5 / 0.2156 = 209.9366; ^(1/5) = 2.913518
+    assert column.cell(0) == pytest.approx(1.913518, abs=1e-6)
+    assert column.cell(1) == "#NUM!"
+    # bounds that let a guard fire keep it: a discount rate allowed down to -150%
+    loose = apply(entry("VAL_IMPLIED_CAGR"), "X§", mv, revenue,
+                  constant("Target_Multiple", 11.5, (0.1, 1000.0)),
+                  constant("Years", 5.0, (0.5, 50.0)),
+                  constant("Discount_Rate", 0.1, (-1.5, 1.0)))
+    assert "Discount_Rate<=-1" in loose.template
+
+
+def test_the_cached_value_is_what_the_shortened_formula_answers() -> None:
+    """A checked input outside its bounds (only a colleague's paste can put it there, and
+    the Inputs check then says FALSE) is computed as the formula computes it: no guard."""
+    growth = constant("G", -1.5, (-0.99, 10.0))  # the bounds say it cannot be -150%
+    column = apply(entry("STORY_REVENUE"), "D§", values("C§", [100.0]), growth)
+    assert "<=-1" not in column.template
+    assert column.cell(0) == pytest.approx(-50.0)  # 100 x (1 - 1.5): what Excel answers

@@ -180,6 +180,10 @@ def metric(
         fallbacks = [defaults.get(n) for n in names]  # None: no default
 
         def outcome(*args: Any, **kwargs: Any) -> Outcome:
+            return evaluate(args, kwargs, frozenset())
+
+        def evaluate(args: tuple[Any, ...], kwargs: dict[str, Any],
+                     skipped: frozenset[int]) -> Outcome:
             if kwargs or len(args) != len(names):
                 given = signature.bind(*args, **kwargs).arguments
                 args = tuple(given.get(n, defaults.get(n)) for n in names)
@@ -222,7 +226,7 @@ def metric(
                 settle(statuses[i] == inputs.OUT_OF_RANGE, _FIRST_ERROR + 2 * i + 1)
             with np.errstate(all="ignore"):
                 for j, guard in enumerate(guards):
-                    if undecided.any():
+                    if j not in skipped and undecided.any():
                         settle(np.asarray(guard.when(*values), dtype=bool),
                                _FIRST_ERROR + 2 * len(names) + j)
                 result = np.array(body(*values), dtype=np.float64)  # never an input's view
@@ -237,7 +241,13 @@ def metric(
         def call(*args: Any, **kwargs: Any) -> Any:
             return outcome(*args, **kwargs).python()
 
+        def outcome_without(skipped: Any) -> Callable[..., Outcome]:
+            """The outcome with some guards left out: the workbook's formula leaves out a
+            guard that its inputs' own checks already hold (see Entry.workbook_formula)."""
+            return lambda *args, **kwargs: evaluate(args, kwargs, frozenset(skipped))
+
         call.outcome = outcome  # type: ignore[attr-defined]
+        call.outcome_without = outcome_without  # type: ignore[attr-defined]
         call.guards = guards  # type: ignore[attr-defined]
         call.arg_kinds = arg_kinds  # type: ignore[attr-defined]
         call.returns = returns  # type: ignore[attr-defined]

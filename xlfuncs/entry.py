@@ -8,14 +8,18 @@ story DCF) build them without importing the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from . import inputs
-from .elementwise import Outcome
+from .elementwise import Guard, Outcome
 from .errors import DIV0, NA, NUM, VALUE
-from .formula import ATOM, NEGATION, Formula, count, position
+from .formula import ATOM, NEGATION, Formula, count, literal, position
 
 ParamKind = Literal["number", "date", "text", "range"]
 # "spill": the function returns a grid of cells (numbers, text, None, XlError) itself.
@@ -47,9 +51,21 @@ class Entry:
     example_result: str
     returns: Returns = "number"
     outcome: Callable[..., Outcome] | None = None
-    excel_body: Callable[..., str] | None = None
-    excel_guards: tuple[Callable[..., str], ...] = ()
-    guard_codes: tuple[str, ...] = field(default=())
+    body: Callable[..., Any] | None = None   # numpy; called with formulas, it writes one
+    guards: tuple[Guard, ...] = field(default=())
+
+    @property
+    def excel_body(self) -> Callable[..., str] | None:
+        """The native formula's body, for arguments given as Excel text."""
+        return None if self.body is None else rendering(self.body)
+
+    @property
+    def excel_guards(self) -> tuple[Callable[..., str], ...]:
+        return tuple(rendering(g.when) for g in self.guards)
+
+    @property
+    def guard_codes(self) -> tuple[str, ...]:
+        return tuple(g.code for g in self.guards)
 
     @property
     def python_name(self) -> str:
@@ -62,9 +78,53 @@ class Entry:
 
     def excel(self, *refs: str, blank_takes_default: bool = True) -> str:
         """The native Excel formula (with its leading '=') for arguments given as cell
-        references, names or literals; omitted optional arguments take their default, and
-        so does an optional argument whose cell is blank, as in the add-in (the workbook
-        turns that off for inputs it always fills, to keep its formulas short)."""
+        references, names or literals, answering as the add-in does: omitted optional
+        arguments take their default, and so does an optional argument whose cell is
+        blank; each argument's type is checked; every guard of the core function."""
+        args = self._arguments(refs, blank_takes_default)
+        # text arguments are read as Excel's TRIM leaves them (the core trims spaces too)
+        used = [f"TRIM({a})" if p.kind == "text" and not _is_literal(a) else a
+                for a, p in zip(args, self.params, strict=True)]
+        checks = [(c, EXCEL_ERROR[code]) for c, code in type_checks(args, self.params)]
+        checks += [(g(*used), EXCEL_ERROR[g_code]) for g, g_code in
+                   zip(self.excel_guards, self.guard_codes, strict=True)]
+        blanks = [a for a, p in zip(args, self.params, strict=True)
+                  if p.kind != "range" and not p.optional and not _is_literal(a)]
+        return "=" + _compose(self.excel_body(*used),  # type: ignore[misc]
+                              range_checks(args, self.params) + checks, blanks)
+
+    def workbook_formula(self, refs: Sequence[str], rules: Sequence[Bounds | None]
+                         ) -> tuple[str, frozenset[int]]:
+        """The formula the shared workbook writes (no leading '='), and the guards it
+        leaves out. The workbook checks each input once, where it is entered (data
+        validation, and a check that turns the master check FALSE), not in every formula
+        that reads it, so:
+
+        - no type checks: every argument is a number or text by construction (the facts
+          loader, validated inputs, formulas), and text typed over a number is Excel's own
+          #VALUE! in arithmetic, besides turning a check FALSE;
+        - a blank test only for the arguments that may be blank (links and formulas, not
+          checked inputs, ``rules[i]`` not None);
+        - a guard that reads only checked inputs is left out when their rules' bounds
+          never let it fire (tried over each bound and a grid between them); the
+          workbook's cached value is computed without it too, so cache and engines agree.
+        """
+        args = self._arguments(tuple(refs), blank_takes_default=False)
+        rules = [*rules, *[(-math.inf, math.inf)] * (len(args) - len(rules))]
+        kept, skipped = [], set()
+        for j, guard in enumerate(self.guards):
+            read = _arguments_read(guard.when, len(args))
+            if read and all(rules[i] is not None or _is_literal(args[i]) for i in read) and \
+                    _never_fires(guard.when, args, rules, read):
+                skipped.add(j)
+            else:
+                kept.append((rendering(guard.when)(*args), EXCEL_ERROR[guard.code]))
+        blanks = [a for a, p, rule in zip(args, self.params, rules, strict=True)
+                  if p.kind != "range" and rule is None and not _is_literal(a)]
+        return _compose(self.excel_body(*args), kept, blanks), frozenset(  # type: ignore[misc]
+            skipped)
+
+    def _arguments(self, refs: tuple[str, ...], blank_takes_default: bool) -> list[str]:
         if self.excel_body is None:
             raise ValueError(f"{self.name} has no native Excel formula")
         if len(refs) > len(self.params):
@@ -81,22 +141,91 @@ class Entry:
                 args.append(f'IF({refs[i]}="",{_literal(p.default)},{refs[i]})')
             else:
                 args.append(refs[i])
-        # text arguments are read as Excel's TRIM leaves them (the core trims spaces too)
-        used = [f"TRIM({a})" if p.kind == "text" and not _is_literal(a) else a
-                for a, p in zip(args, self.params, strict=True)]
-        formula = self.excel_body(*used)
-        checks = [(condition(*used), code) for condition, code in
-                  zip(self.excel_guards, self.guard_codes, strict=True)]
-        # the core's order: blanks, then each argument's type and calendar, then the guards
-        answers = [(c, EXCEL_ERROR[code]) for c, code in type_checks(args, self.params) + checks]
-        for condition, answer in reversed(range_checks(args, self.params) + answers):
-            formula = f"IF({condition},{answer},{formula})"
-        blanks = [f'{a}=""' for a, p in zip(args, self.params, strict=True)
-                  if p.kind != "range" and not p.optional and not _is_literal(a)]
-        if blanks:
-            test = blanks[0] if len(blanks) == 1 else f"OR({','.join(blanks)})"
-            formula = f'IF({test},"",{formula})'
-        return "=" + formula
+        return args
+
+
+Bounds = tuple[float, float]
+
+
+def _compose(body: str, checks: list[tuple[str, str]], blanks: list[str]) -> str:
+    """IF(blank test,"",IF(check,answer,...body)), in the core's order. A check that can
+    never hold (FALSE: a literal argument decided it) is left out; a check joins the one
+    before it when both answer the same error and it cannot fail itself: IF(a,E,IF(b,E,x))
+    is IF(OR(a,b),E,x) when b is never an error (OR evaluates b even where a holds)."""
+    merged: list[tuple[list[str], str]] = []
+    for condition, answer in checks:
+        if condition == "FALSE":
+            continue
+        if (merged and merged[-1][1] == answer and answer.startswith("#")
+                and _cannot_fail(condition)):
+            merged[-1][0].append(condition)
+        else:
+            merged.append(([condition], answer))
+    formula = body
+    for conditions, answer in reversed(merged):
+        test = conditions[0] if len(conditions) == 1 else _or(conditions)
+        formula = f"IF({test},{answer},{formula})"
+    if blanks:
+        formula = f'IF({_or([f"{a}=" + chr(34) * 2 for a in blanks])},"",{formula})'
+    return formula
+
+
+# What a condition may hold and still never be an error: references and names, numbers,
+# comparisons, and these functions (an argument in error was already answered by the blank
+# test). Arithmetic may overflow or divide by zero, so a condition with it is not merged.
+_SAFE_FUNCTIONS = {"AND", "OR", "NOT", "INT", "ISNA", "MATCH", "ISNUMBER", "ISTEXT",
+                   "ISERROR"}
+
+
+def _cannot_fail(condition: str) -> bool:
+    text = re.sub(r'"(?:[^"]|"")*"|\{[^}]*\}', "0", condition)  # texts and array constants
+    text = re.sub(r"(?<=[<>=(,])-", "", text)  # a negative number after a comparison
+    if re.search(r"[-+*/^&]", text):
+        return False
+    return all(f in _SAFE_FUNCTIONS for f in re.findall(r"([A-Z][A-Z0-9.]*)\(", text))
+
+
+def _or(conditions: list[str]) -> str:
+    if len(conditions) == 1:
+        return conditions[0]
+    parts = [c[3:-1] if c.startswith("OR(") and _one_call(c) else c for c in conditions]
+    return f"OR({','.join(parts)})"
+
+
+def _one_call(text: str) -> bool:
+    """Whether ``text`` is a single call F(...) (its first bracket closes at the end)."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += char == "("
+        depth -= char == ")"
+        if depth == 0 and char == ")":
+            return index == len(text) - 1
+    return False
+
+
+def _arguments_read(condition: Callable[..., Any], count: int) -> list[int]:
+    """Which of its arguments a guard reads, found by rendering it with markers."""
+    markers = [f"\x01{i}\x02" for i in range(count)]
+    text = rendering(condition)(*markers)
+    return [i for i, marker in enumerate(markers) if marker in text]
+
+
+def _never_fires(condition: Callable[..., Any], args: list[str], rules: list[Bounds | None],
+                 read: list[int]) -> bool:
+    """Whether a guard stays FALSE for every value its checked arguments may take: each
+    read argument over its bounds and a grid between them (one at a time; a guard that
+    reads two or more inputs is kept, since their bounds alone rarely decide it)."""
+    if len(read) != 1:
+        return False
+    i = read[0]
+    if _is_literal(args[i]):
+        return True  # decided at render time: the rendered condition is FALSE or kept
+    low, high = rules[i]  # type: ignore[misc]
+    grid = np.unique(np.concatenate([[low, high], np.linspace(low, high, 1001)]))
+    values = [np.zeros_like(grid)] * len(args)
+    values[i] = grid
+    with np.errstate(all="ignore"):
+        return not np.any(condition(*values))
 
 
 def type_checks(args: list[str], params: tuple[Param, ...]) -> list[tuple[str, str]]:
@@ -169,7 +298,12 @@ def _is_literal(text: str) -> bool:
 
 def operand(text: str) -> Formula:
     """A reference, name or literal as the operand a metric's body computes with."""
-    return Formula(text, NEGATION if text.startswith("-") else ATOM)
+    if text.startswith('"') and text.endswith('"') and len(text) > 1:
+        return literal(text[1:-1].replace('""', '"'))
+    try:
+        return literal(float(text))
+    except ValueError:
+        return Formula(text, NEGATION if text.startswith("-") else ATOM)
 
 
 def rendering(expression: Callable[..., Any]) -> Callable[..., str]:
@@ -181,8 +315,6 @@ def _metric(name: str, category: str, summary: str, params: tuple[Param, ...],
             func: Callable[..., Any], example: str, example_result: str) -> Entry:
     """An element-wise metric: its native formula, guard codes and what it returns all
     come from the core function itself."""
-    guards = func.guards  # type: ignore[attr-defined]
     return Entry(name, category, summary, params, func, example, example_result,
-                 func.returns, func.outcome,  # type: ignore[attr-defined]
-                 rendering(func.__wrapped__),  # type: ignore[attr-defined]
-                 tuple(rendering(g.when) for g in guards), tuple(g.code for g in guards))
+                 func.returns, func.outcome, func.__wrapped__,  # type: ignore[attr-defined]
+                 func.guards)  # type: ignore[attr-defined]

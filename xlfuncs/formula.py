@@ -38,7 +38,9 @@ numpy                                       Excel
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -65,13 +67,15 @@ class Formula:
     """An Excel expression standing where a numpy array would: a cell reference, a name,
     a literal, or what a metric computed from them."""
 
-    __slots__ = ("function", "precedence", "text")
+    __slots__ = ("constant", "function", "precedence", "text")
     __hash__ = None  # type: ignore[assignment]  # == builds a formula, so no hashing
 
-    def __init__(self, text: str, precedence: int = ATOM, function: str = "") -> None:
+    def __init__(self, text: str, precedence: int = ATOM, function: str = "",
+                 constant: Any = None) -> None:
         self.text = text
         self.precedence = precedence
         self.function = function  # "AND"/"OR" when the whole formula is that call
+        self.constant = constant  # a literal's Python value (text or number)
 
     def __str__(self) -> str:
         return self.text
@@ -179,7 +183,7 @@ def literal(value: Any) -> Formula:
     if isinstance(value, (bool, np.bool_)):
         return Formula("TRUE" if value else "FALSE")
     if isinstance(value, str):
-        return Formula('"' + value.replace('"', '""') + '"')
+        return Formula('"' + value.replace('"', '""') + '"', constant=value)
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return literal(value.item())
     number = float(value)
@@ -189,7 +193,7 @@ def literal(value: Any) -> Formula:
         raise ValueError("an infinite constant has no Excel literal")
     text = repr(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
     text = text.upper() if "e" in text else text
-    return Formula(text, NEGATION if number < 0 else ATOM)
+    return Formula(text, NEGATION if number < 0 else ATOM, constant=number)
 
 
 def _wrapped(operand: Formula, parenthesise: bool) -> str:
@@ -198,6 +202,8 @@ def _wrapped(operand: Formula, parenthesise: bool) -> str:
 
 def _binary(operator: str, precedence: int, left: Any, right: Any) -> Formula:
     a, b = literal(left), literal(right)
+    if (b.constant == 1 and operator in "*/") or (a.constant == 1 and operator == "*"):
+        return a if b.constant == 1 else b  # x*1, x/1 and 1*x are x, exactly
     # Excel's binary operators are left-associative; a right operand of the same
     # precedence keeps its brackets so the order of operations stays Python's, and so
     # does a negated one after + or - (a-(-b), never a--b). Gnumeric reads a^b^c as
@@ -230,16 +236,54 @@ def _symbolic(*args: Any) -> bool:
 
 # ---- Excel functions with a numpy twin beyond numpy's own ------------------------------
 
+_Tables = dict[tuple[tuple[str, ...], tuple[str, ...]], str]
+_TABLES: ContextVar[_Tables | None] = ContextVar("lookup_tables", default=None)
+
+
+@contextmanager
+def lookup_tables(tables: dict[str, tuple[Sequence[str], Sequence[Any]]]) -> Iterator[None]:
+    """Within the block, a :func:`lookup` over one of these tables' keys and values
+    renders as ``VLOOKUP(key,name,2,0)``: the workbook writes each table once, as named
+    cells (keys in the first column, values in the second), instead of in every formula.
+
+    >>> with lookup_tables({"Units": (("bn", "m"), (1, 0.001))}):
+    ...     str(lookup(Formula("F7"), ("bn", "m"), (1.0, 0.001)))
+    'VLOOKUP(F7,Units,2,0)'
+    """
+    found = {(_folded(keys), tuple(literal(v).text for v in values)): name
+             for name, (keys, values) in tables.items()}
+    token = _TABLES.set({**(_TABLES.get() or {}), **found})
+    try:
+        yield
+    finally:
+        _TABLES.reset(token)
+
+
+def _folded(keys: Sequence[str]) -> tuple[str, ...]:
+    return tuple(k.upper() for k in keys)
+
+
 def lookup(key: Any, keys: Sequence[str], values: Sequence[Any]) -> Any:
     """The value paired with ``key`` among ``keys`` (case-insensitive, as Excel's MATCH),
-    NaN where it is none of them: ``CHOOSE(MATCH(key,{keys},0),values...)``.
+    NaN where it is none of them: ``CHOOSE(MATCH(key,{keys},0),values...)``, or the value
+    itself when the key is a literal.
 
     >>> lookup(np.array(["usd", "EUR"]), ("USD", "HKD"), (1.0, 7.8)).tolist()
     [1.0, nan]
     >>> str(lookup(Formula("A1"), ("USD", "HKD"), (1, Formula("USD_HKD"))))
     'CHOOSE(MATCH(A1,{"USD","HKD"},0),1,USD_HKD)'
+    >>> str(lookup(literal("hkd"), ("USD", "HKD"), (1, Formula("USD_HKD"))))
+    'USD_HKD'
     """
     if _symbolic(key, *values):
+        if isinstance(key, Formula) and isinstance(key.constant, str):
+            folded = _folded(keys)
+            wanted = key.constant.upper()
+            return literal(values[folded.index(wanted)]) if wanted in folded else \
+                Formula("NA()")
+        table = (_TABLES.get() or {}).get((_folded(keys), tuple(literal(v).text for v in values)))
+        if table is not None:
+            return _call("VLOOKUP", key, Formula(table), 2, 0)
         return _call("CHOOSE", _match(key, keys), *values)
     upper = np.char.upper(np.asarray(key).astype(str))
     return np.select([upper == k.upper() for k in keys],
@@ -253,6 +297,8 @@ def not_one_of(key: Any, keys: Sequence[str]) -> Any:
     [False, False, True]
     """
     if _symbolic(key):
+        if isinstance(key, Formula) and isinstance(key.constant, str):
+            return literal(key.constant.upper() not in _folded(keys))
         return _call("ISNA", _match(key, keys))
     upper = np.char.upper(np.asarray(key).astype(str))
     return ~np.isin(upper, [k.upper() for k in keys])

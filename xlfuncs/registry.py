@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import burn, checks, data, fx, valuation
-from .entry import EXCEL_ERROR, Entry, Param, ParamKind, Returns, _metric, rendering
+from .entry import EXCEL_ERROR, Entry, Param, ParamKind, Returns, _metric
 from .story.entries import STORY_FUNCTIONS, STORY_STEPS
 
 __all__ = ["CATALOG", "EXCEL_ERROR", "STORY_STEPS", "WORKBOOK_ONLY", "Entry", "Param",
@@ -106,9 +106,7 @@ CATALOG: tuple[Entry, ...] = (
            Param("terminal_growth", "Growth after the last year (decimal); blank for none",
                  optional=True)),
           valuation.val_dcf, "=VAL_DCF({100,110,121}, 10%)", "272.73", "number",
-          valuation.dcf_outcome, rendering(valuation.dcf_value),
-          tuple(rendering(g.when) for g in valuation.DCF_GUARDS),
-          tuple(g.code for g in valuation.DCF_GUARDS)),
+          valuation.dcf_outcome, valuation.dcf_value, valuation.DCF_GUARDS),
     _metric("VAL_FAILURE_ADJUSTED", "Valuation",
             "Value weighted by the chance of failure: V x (1 - p) + distress x p",
             (Param("going_concern_value", "Value if the company survives"),

@@ -32,6 +32,9 @@ class Column:
     errors: np.ndarray       # object: None, or the Excel error code of that cell
     template: str | None = None          # a calculated column's formula, ROW for the row
     links: tuple[str | None, ...] | None = None  # a link column: each row's source cell
+    # a checked input (validated where it is entered): the bounds its rule allows, so the
+    # formulas that read it leave out its blank test and any guard the bounds already hold
+    rule: tuple[float, float] | None = None
 
     def formula(self, index: int, row: int) -> str | None:
         """The formula of one row (None: a value cell, or an empty link)."""
@@ -53,11 +56,12 @@ class Column:
         return value.item() if isinstance(value, np.generic) else value
 
 
-def constant(ref: str, value: Any) -> Column:
-    """A named input or literal: one value for every row."""
+def constant(ref: str, value: Any, rule: tuple[float, float] | None = None) -> Column:
+    """A named input or literal: one value for every row (``rule``: a checked input's
+    bounds)."""
     data = np.array(value if value is not None else np.nan,
                     dtype=object if isinstance(value, str) else np.float64)
-    return Column(ref, data, np.array(None, dtype=object))
+    return Column(ref, data, np.array(None, dtype=object), rule=rule)
 
 
 def values(ref: str, items: list[Any] | np.ndarray, text: bool = False,
@@ -72,15 +76,19 @@ def values(ref: str, items: list[Any] | np.ndarray, text: bool = False,
                   links=None if links is None else tuple(links))
 
 
-def apply(entry: Entry, ref: str, *args: Column, blank_takes_default: bool = False) -> Column:
-    """The column ``entry(*args)``: its formula template and every row's value.
-
-    By default optional arguments are taken as given: in the workbook they are named
-    inputs that are always filled (and validated), which keeps the formulas short."""
-    assert entry.outcome is not None
-    template = entry.excel(*(a.ref for a in args),
-                           blank_takes_default=blank_takes_default)[1:]
-    outcome = entry.outcome(*(a.data for a in args))
+def apply(entry: Entry, ref: str, *args: Column, addin: bool = False) -> Column:
+    """The column ``entry(*args)``: its formula template (the workbook's short form, see
+    Entry.workbook_formula) and every row's value, computed without the guards that form
+    leaves out, so that the cached values are what the formula answers. ``addin``: the
+    formula that answers exactly as the add-in does (every check; the registry grid)."""
+    if addin:
+        template, skipped = entry.excel(*(a.ref for a in args))[1:], frozenset()
+    else:
+        template, skipped = entry.workbook_formula([a.ref for a in args],
+                                                   [a.rule for a in args])
+    core = entry.func.outcome_without(skipped) if skipped else entry.outcome  # type: ignore
+    assert core is not None
+    outcome = core(*(a.data for a in args))
     status = outcome.status
     data = np.where(status == STATUS_OK, outcome.values,
                     None if outcome.returns == "text" else np.nan)
