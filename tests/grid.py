@@ -144,11 +144,19 @@ def _letter(index: int) -> str:
     return chr(ord("A") + index)
 
 
-def _add_elementwise(book: Book, entry: Entry) -> GridSheet:
-    sheet = book.sheet(entry.name[:31])
-    rows = _rows(entry)
+# The workbook's short form leaves the type checks to where inputs are entered: its sheet
+# holds only the rows whose every argument has its own type, a date inside the calendar.
+WORKBOOK_CASES = (PLAIN, EXTREME)
+WORKBOOK = "WB "  # the prefix of a function's workbook-form sheet
+
+
+def _add_elementwise(book: Book, entry: Entry, workbook_form: bool = False) -> GridSheet:
+    sheet = book.sheet((WORKBOOK + entry.name if workbook_form else entry.name)[:31])
+    kinds = [p.kind for p in entry.params]
+    rows = [r for r in _rows(entry)
+            if not workbook_form or case_of(kinds, r) in WORKBOOK_CASES]
     columns = [_column(f"{_letter(k)}§", [r[k] for r in rows]) for k in range(len(rows[0]))]
-    result = apply(entry, f"{_letter(len(columns))}§", *columns, addin=True)
+    result = apply(entry, f"{_letter(len(columns))}§", *columns, addin=not workbook_form)
     grid = GridSheet(entry)
     for i, arguments in enumerate(rows):
         row = sheet.rows + 1
@@ -197,13 +205,15 @@ def build_grid() -> tuple[bytes, dict[str, GridSheet]]:
             sheets[entry.name] = _add_dcf(book, entry)
         else:
             sheets[entry.name[:31]] = _add_elementwise(book, entry)
+            sheets[(WORKBOOK + entry.name)[:31]] = _add_elementwise(book, entry, True)
     return book.to_bytes(), sheets
 
 
-def cases_of(entry: Entry) -> list[str]:
+def cases_of(entry: Entry, workbook_form: bool = False) -> list[str]:
     """The classes of awkward input that a function's sheet holds, in a stable order."""
     _, sheets = _cached_grid()
-    return sorted(set(sheets[entry.name[:31]].cases.values()))
+    title = (WORKBOOK + entry.name if workbook_form else entry.name)[:31]
+    return sorted(set(sheets[title].cases.values())) if title in sheets else []
 
 
 _GRID: list[tuple[bytes, dict[str, GridSheet]]] = []

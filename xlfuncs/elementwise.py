@@ -45,12 +45,16 @@ class Guard:
     """Inputs for which a metric has no meaningful answer.
 
     ``when`` receives the metric's arguments as broadcast arrays (floats; text for text
-    arguments) and returns a boolean array: True where this guard applies.
+    arguments) and returns a boolean array: True where this guard applies. ``native``: the
+    body's own Excel formula already answers this error exactly where the guard applies
+    (a lookup that finds nothing is Excel's #N/A), so the workbook's short formula need
+    not spell it out; Python, whose lookup gives NaN, still needs it.
     """
 
     code: str
     reason: str
     when: Callable[..., np.ndarray]
+    native: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 from . import inputs
 from .elementwise import Guard, Outcome
 from .errors import DIV0, NA, NUM, VALUE
-from .formula import ATOM, NEGATION, Formula, count, literal, position
+from .formula import ATOM, NEGATION, Formula, count, literal, position, tables_used
 
 ParamKind = Literal["number", "date", "text", "range"]
 # "spill": the function returns a grid of cells (numbers, text, None, XlError) itself.
@@ -107,24 +107,35 @@ class Entry:
           checked inputs, ``rules[i]`` not None);
         - a guard that reads only checked inputs is left out when their rules' bounds
           never let it fire (tried over each bound and a grid between them); the
-          workbook's cached value is computed without it too, so cache and engines agree.
+          workbook's cached value is computed without it too, so cache and engines agree;
+        - a native guard is left out of the text only, where no other guard follows it
+          and the body looks up a table: VLOOKUP's own #N/A answers it in every engine
+          (Gnumeric's CHOOSE(MATCH()) would say #VALUE!); the cache keeps it.
         """
-        args = self._arguments(tuple(refs), blank_takes_default=False)
-        rules = [*rules, *[(-math.inf, math.inf)] * (len(args) - len(rules))]
-        kept, skipped = [], set()
-        for j, guard in enumerate(self.guards):
-            read = _arguments_read(guard.when, len(args))
-            if read and all(rules[i] is not None or _is_literal(args[i]) for i in read) and \
-                    _never_fires(guard.when, args, rules, read):
-                skipped.add(j)
-            else:
-                kept.append((rendering(guard.when)(*args), EXCEL_ERROR[guard.code]))
+        rules = [*rules, *[(-math.inf, math.inf)] * (len(self.params) - len(rules))]
+        # an optional argument that is not a checked input takes its default when blank
+        args = self._arguments(tuple(refs), {i for i, r in enumerate(rules) if r is None})
+        with tables_used() as tables:
+            body = self.excel_body(*args)  # type: ignore[misc]
+        kept: list[tuple[str, str]] = []
+        skipped: set[int] = set()
+        for j in reversed(range(len(self.guards))):  # from the last: see `native` below
+            guard = self.guards[j]
+            condition = rendering(guard.when)(*args)
+            read = [i for i in _arguments_read(guard.when, len(args))
+                    if not _is_literal(args[i])]
+            if condition == "FALSE" or (read and all(rules[i] is not None for i in read)
+                                        and _never_fires(guard.when, rules, read)):
+                skipped.add(j)  # decided by literals, or held by the inputs' checks
+            elif not (guard.native and tables and not kept):  # see the docstring
+                kept.insert(0, (condition, EXCEL_ERROR[guard.code]))
         blanks = [a for a, p, rule in zip(args, self.params, rules, strict=True)
-                  if p.kind != "range" and rule is None and not _is_literal(a)]
-        return _compose(self.excel_body(*args), kept, blanks), frozenset(  # type: ignore[misc]
-            skipped)
+                  if p.kind != "range" and not p.optional and rule is None
+                  and not _is_literal(a)]
+        return _compose(body, kept, blanks), frozenset(skipped)
 
-    def _arguments(self, refs: tuple[str, ...], blank_takes_default: bool) -> list[str]:
+    def _arguments(self, refs: tuple[str, ...], blank_takes_default: bool | set[int]
+                   ) -> list[str]:
         if self.excel_body is None:
             raise ValueError(f"{self.name} has no native Excel formula")
         if len(refs) > len(self.params):
@@ -135,8 +146,9 @@ class Entry:
                 if not p.optional:
                     raise ValueError(f"{self.name} needs '{p.name}'")
                 args.append(_literal(p.default))
-            elif (blank_takes_default and p.optional and p.default is not None
-                  and not _is_literal(refs[i])):
+            elif (p.optional and p.default is not None and not _is_literal(refs[i])
+                  and (blank_takes_default is True or (not isinstance(blank_takes_default, bool)
+                                                     and i in blank_takes_default))):
                 # An empty optional cell takes the default, as it does in the add-in.
                 args.append(f'IF({refs[i]}="",{_literal(p.default)},{refs[i]})')
             else:
@@ -210,19 +222,17 @@ def _arguments_read(condition: Callable[..., Any], count: int) -> list[int]:
     return [i for i, marker in enumerate(markers) if marker in text]
 
 
-def _never_fires(condition: Callable[..., Any], args: list[str], rules: list[Bounds | None],
+def _never_fires(condition: Callable[..., Any], rules: list[Bounds | None],
                  read: list[int]) -> bool:
-    """Whether a guard stays FALSE for every value its checked arguments may take: each
-    read argument over its bounds and a grid between them (one at a time; a guard that
-    reads two or more inputs is kept, since their bounds alone rarely decide it)."""
+    """Whether a guard stays FALSE for every value its checked argument may take: over its
+    bounds and a grid between them (a guard that reads two or more inputs is kept, since
+    their bounds alone rarely decide it)."""
     if len(read) != 1:
         return False
     i = read[0]
-    if _is_literal(args[i]):
-        return True  # decided at render time: the rendered condition is FALSE or kept
     low, high = rules[i]  # type: ignore[misc]
     grid = np.unique(np.concatenate([[low, high], np.linspace(low, high, 1001)]))
-    values = [np.zeros_like(grid)] * len(args)
+    values = [np.zeros_like(grid)] * len(rules)
     values[i] = grid
     with np.errstate(all="ignore"):
         return not np.any(condition(*values))

@@ -238,6 +238,19 @@ def _symbolic(*args: Any) -> bool:
 
 _Tables = dict[tuple[tuple[str, ...], tuple[str, ...]], str]
 _TABLES: ContextVar[_Tables | None] = ContextVar("lookup_tables", default=None)
+_USED: ContextVar[list[str] | None] = ContextVar("tables_used", default=None)
+
+
+@contextmanager
+def tables_used() -> Iterator[list[str]]:
+    """The tables the lookups rendered within the block used (VLOOKUP answers #N/A in
+    every engine where nothing matches; CHOOSE(MATCH()) does not in Gnumeric)."""
+    used: list[str] = []
+    token = _USED.set(used)
+    try:
+        yield used
+    finally:
+        _USED.reset(token)
 
 
 @contextmanager
@@ -283,6 +296,8 @@ def lookup(key: Any, keys: Sequence[str], values: Sequence[Any]) -> Any:
                 Formula("NA()")
         table = (_TABLES.get() or {}).get((_folded(keys), tuple(literal(v).text for v in values)))
         if table is not None:
+            if (used := _USED.get()) is not None:
+                used.append(table)
             return _call("VLOOKUP", key, Formula(table), 2, 0)
         return _call("CHOOSE", _match(key, keys), *values)
     upper = np.char.upper(np.asarray(key).astype(str))

@@ -44,8 +44,10 @@ _RATE_GUARDS = (
 
 
 @metric(
-    Guard(NA, "from_currency: not one of USD, HKD, CNY, RMB", lambda f, t, h, c: _unknown(f)),
-    Guard(NA, "to_currency: not one of USD, HKD, CNY, RMB", lambda f, t, h, c: _unknown(t)),
+    Guard(NA, "from_currency: not one of USD, HKD, CNY, RMB", lambda f, t, h, c: _unknown(f),
+          native=True),
+    Guard(NA, "to_currency: not one of USD, HKD, CNY, RMB", lambda f, t, h, c: _unknown(t),
+          native=True),
     *_RATE_GUARDS,
     kinds={"from_currency": "text", "to_currency": "text"},
 )
@@ -62,8 +64,10 @@ def fx_rate(from_currency, to_currency, usd_hkd=USD_HKD_DEFAULT, usd_cny=USD_CNY
 
 
 @metric(
-    Guard(NA, "from_currency: not one of USD, HKD, CNY, RMB", lambda x, f, t, h, c: _unknown(f)),
-    Guard(NA, "to_currency: not one of USD, HKD, CNY, RMB", lambda x, f, t, h, c: _unknown(t)),
+    Guard(NA, "from_currency: not one of USD, HKD, CNY, RMB", lambda x, f, t, h, c: _unknown(f),
+          native=True),
+    Guard(NA, "to_currency: not one of USD, HKD, CNY, RMB", lambda x, f, t, h, c: _unknown(t),
+          native=True),
     *_RATE_GUARDS,
     kinds={"from_currency": "text", "to_currency": "text"},
 )
