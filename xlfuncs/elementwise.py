@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -154,13 +155,32 @@ def broadcast_shape(arrays: Sequence[np.ndarray], names: Sequence[str]) -> tuple
         raise
 
 
+def renamed_keywords(function: str, kwargs: dict[str, Any],
+                     renamed: dict[str, str]) -> dict[str, Any]:
+    """``kwargs`` with each parameter's former name (a key of ``renamed``) replaced by its
+    new one, and a DeprecationWarning that says so: a renamed parameter keeps working."""
+    for old, new in renamed.items():
+        if old in kwargs:
+            if new in kwargs:
+                raise TypeError(f"{function}() got '{new}' and its former name '{old}'")
+            warnings.warn(f"{function}(): the parameter '{old}' is now called '{new}'; "
+                          f"'{old}=' still works but will be removed in a later version",
+                          DeprecationWarning, stacklevel=4)
+            kwargs = {(new if k == old else k): v for k, v in kwargs.items()}
+    return kwargs
+
+
 def metric(
     *guards: Guard,
     kinds: dict[str, ArgKind] | None = None,
     returns: ReturnKind = "number",
+    renamed: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., np.ndarray]], Any]:
-    """Make an element-wise metric from a numpy body and its guards (see module doc)."""
+    """Make an element-wise metric from a numpy body and its guards (see module doc).
+    ``renamed`` maps a parameter's former name to its name now (the former keeps working,
+    with a DeprecationWarning)."""
     kinds = kinds or {}
+    renamed = renamed or {}
 
     def decorate(body: Callable[..., np.ndarray]) -> Any:
         signature = inspect.signature(body)
@@ -181,6 +201,8 @@ def metric(
 
         def outcome(*args: Any, **kwargs: Any) -> Outcome:
             if kwargs or len(args) != len(names):
+                if renamed:
+                    kwargs = renamed_keywords(body.__name__, kwargs, renamed)
                 given = signature.bind(*args, **kwargs).arguments
                 args = tuple(given.get(n, defaults.get(n)) for n in names)
             values, statuses, flagged = [], [], []
