@@ -10,8 +10,9 @@ which it has no meaningful answer, each with the Excel error and the reason. The
   any blank input -> blank; an input of the wrong type -> #VALUE!; the guards in the
   order written; a result that is not finite -> #NUM!; otherwise the number.
 
-Called from Python it returns a float (scalar inputs) or an ndarray, with NaN where the
-element is blank or in error, like numpy-financial. ``f.outcome(...)`` returns the full
+Called from Python it returns a float (scalar inputs) or an ndarray (a pandas Series with
+its index when a Series came in), with NaN where the element is blank or in error, like
+numpy-financial. ``f.outcome(...)`` returns the full
 :class:`Outcome` with each element's Excel error and reason, which the Excel layer and
 the workbook builder use.
 """
@@ -21,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
+import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -257,7 +259,7 @@ def metric(
 
         @functools.wraps(body)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return outcome(*args, **kwargs).python()
+            return python_answer(body.__name__, outcome, args, kwargs)
 
         call.outcome = outcome  # type: ignore[attr-defined]
         call.guards = guards  # type: ignore[attr-defined]
@@ -266,6 +268,32 @@ def metric(
         return call
 
     return decorate
+
+
+def series_index(values: Iterable[Any]) -> Any:
+    """The index of the pandas Series among ``values``, or None when there is none. Series
+    whose indexes differ are refused: numpy would pair their elements by position, pandas
+    by label, and either would be a silent guess."""
+    pandas = sys.modules.get("pandas")  # not imported: no Series can have been made
+    if pandas is None:
+        return None
+    indexes = [v.index for v in values if isinstance(v, pandas.Series)]
+    for other in indexes[1:]:
+        if not indexes[0].equals(other):
+            raise XlfuncsError("Series with different indexes: align them first "
+                               "(a, b = a.align(b)) or pass their .to_numpy()")
+    return indexes[0] if indexes else None
+
+
+def python_answer(name: str, outcome: Callable[..., Outcome], args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Any:
+    """What a function answers in Python: :meth:`Outcome.python`, as a pandas Series with
+    the inputs' index when a Series came in and the answer has one element per row."""
+    index = series_index((*args, *kwargs.values()))
+    answer = outcome(*args, **kwargs).python()
+    if index is None or not isinstance(answer, np.ndarray) or answer.shape != (len(index),):
+        return answer
+    return sys.modules["pandas"].Series(answer, index=index, name=name)
 
 
 def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
