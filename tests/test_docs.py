@@ -115,7 +115,7 @@ def test_functions_command_lists_every_function(capsys: pytest.CaptureFixture[st
 
 def test_facts_command_checks_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["facts", "--check"]) == 0
-    assert "30 facts" in capsys.readouterr().out
+    assert "29 facts in 30 rows" in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     bad.write_text("company\nx\n", encoding="utf-8")
     assert main(["facts", "--check", "--data", str(bad)]) == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -59,14 +60,22 @@ def _facts(args: argparse.Namespace) -> int:
     if args.check:
         for layer in facts.attrs["layers"]:
             replaced = f", overriding {layer.overrides}" if layer.overrides else ""
-            print(f"{layer.label}: {layer.rows} facts{replaced}, valid")
+            print(f"{layer.label}: {_facts_in_rows(layer.facts, layer.rows)}{replaced}, valid")
         if len(facts.attrs["layers"]) > 1:
-            print(f"layered: {len(facts)} facts, {facts['company'].nunique()} companies")
+            # after layering a name has one spelling, so (company, metric) pairs are facts
+            count = len(facts.drop_duplicates(["company", "metric"]))
+            print(f"layered: {_facts_in_rows(count, len(facts))}, "
+                  f"{facts['company'].nunique()} companies")
         return 0
     with_text = facts.assign(**{c: facts[c].dt.strftime("%Y-%m-%d").fillna("")
                                 for c in ("period_start", "period_end", "as_of")})
     print(with_text[[*COLUMNS, *OPTIONAL_COLUMNS]].to_csv(index=False), end="")
     return 0
+
+
+def _facts_in_rows(facts: int, rows: int) -> str:
+    """Facts counted as ``xlfuncs build`` counts them: a range's two rows are one fact."""
+    return f"{facts} facts" + (f" in {rows} rows" if rows != facts else "")
 
 
 class Stopped(BaseException):
@@ -168,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     functions = commands.add_parser("functions", help="list every Excel function")
-    functions.add_argument("--format", choices=("text", "json"), default="text")
+    functions.add_argument("--format", choices=("text", "json"), default="text",
+                           help="text for people (default), json for other tools")
     functions.set_defaults(run=_functions)
 
     facts = commands.add_parser("facts", help="print (or --check) a facts CSV")
@@ -193,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add_parser("serve", help="serve the functions with xlwings Server")
     server.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: loopback only)")
-    server.add_argument("--port", type=int, default=8000)
+    server.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: 8000)")
     server.add_argument("--workers", type=int, default=1,
                         help="processes (above 1: gunicorn with uvicorn workers)")
     server.add_argument("--certs", type=Path, metavar="DIR",
@@ -225,7 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except XlfuncsError as exc:
         return _fail(str(exc))
-    except OSError as exc:  # bad paths, full disks, read-only folders, closed pipes
+    except BrokenPipeError:  # `xlfuncs functions | head`: the reader has all it wanted
+        return _reader_gone()
+    except OSError as exc:  # bad paths, full disks, read-only folders
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
     except MemoryError:
@@ -238,6 +251,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("stopped (Ctrl-C); nothing half-written is left")
         return 130
+
+
+def _reader_gone() -> int:
+    """Stop quietly, as Unix tools do when the command reading their output exits: no
+    message, SIGPIPE's status. What is still buffered goes to the null device, or Python
+    would report the broken pipe again when it flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError):  # stdout may be no file (captured)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 128 + getattr(signal, "SIGPIPE", 13)
 
 
 def _fail(message: str) -> int:
