@@ -154,9 +154,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _lite(args: argparse.Namespace) -> int:
     from .lite import write_lite
 
-    for path in write_lite(args.out, args.requirement):
+    for path in write_lite(args.out):
         print(f"wrote {path}")
-    print("Paste main.py and requirements.txt into xlwings Lite's editor (see README).")
+    print("In Excel: Home > Add-ins, add xlwings Lite, open its editor; paste main.py into its "
+          "main.py and requirements.txt into its requirements.txt (docs/lite.md).")
     return 0
 
 
@@ -219,11 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.set_defaults(run=_serve)
 
     lite = commands.add_parser("lite", help="write main.py and requirements.txt for "
-                                            "xlwings Lite")
+                                            "xlwings Lite (main.py carries xlfuncs)")
     lite.add_argument("--out", type=Path, default=Path("xlwings-lite"),
                       help="folder to write into (default: ./xlwings-lite)")
-    lite.add_argument("--requirement", help="what requirements.txt installs xlfuncs from "
-                                            "(default: xlfuncs==VERSION; a wheel URL works)")
     lite.set_defaults(run=_lite)
     return parser
 
