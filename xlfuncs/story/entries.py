@@ -160,7 +160,7 @@ BRACKET_DOC = "; ".join(f"{k} {lo:g} to {hi:g}" for k, (lo, hi) in implied.BRACK
 STORY_FUNCTIONS: tuple[Entry, ...] = (
     Entry("VAL_STORY", "Story",
           "Story-driven DCF: value per share (or another output) of each company of a story",
-          (P_STORY, Param("output", f"One of {', '.join(OUTPUTS)}; default per_share", "text",
+          (P_STORY, Param("result", f"One of {', '.join(OUTPUTS)}; default per_share", "text",
                           optional=True)),
           excel.val_story, f"=VAL_STORY({EXAMPLE_STORY})", "332.04", "spill"),
     Entry("VAL_STORY_TABLE", "Story", "The year-by-year model of one story",
