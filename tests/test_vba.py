@@ -4,11 +4,23 @@ A module that does not compile breaks every function in it."""
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from xlfuncs.registry import CATALOG
 
-from .vba import MAX_DOC, MAX_LINE, Declaration, declarations, generate, problems
+from .vba import (
+    MAX_DOC,
+    MAX_LINE,
+    Declaration,
+    compiles_in_libreoffice,
+    declarations,
+    generate,
+    problems,
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +58,24 @@ def test_excel_gets_every_description_whole(generated) -> None:
 ])
 def test_the_checks_catch_what_would_not_compile(declaration: Declaration, reason: str) -> None:
     assert any(reason in p for p in problems(declaration))
+
+
+@pytest.fixture
+def soffice() -> str:
+    found = shutil.which("soffice")
+    if found is None:
+        message = "LibreOffice (soffice) compiles the VBA: apt-get install libreoffice-calc-nogui"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def test_libreoffice_basic_compiles_the_module_in_vba_mode(generated, soffice: str,
+                                                           tmp_path: Path) -> None:
+    vba, _ = generated
+    assert compiles_in_libreoffice(vba, tmp_path / "module", soffice)
+    # and the check has teeth: the declaration xlwings wrote before the rename does not
+    broken = vba.replace("Function val_return(start, end_value)", "Function val_return(start, end)")
+    assert broken != vba
+    assert not compiles_in_libreoffice(broken, tmp_path / "broken", soffice, wait=10)

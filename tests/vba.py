@@ -9,12 +9,16 @@ stubbed and xlwings' classic decorators in place of the Office.js ones, so that
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 GENERATE = r"""
 import io, json, sys, types
@@ -131,3 +135,65 @@ def problems(declaration: Declaration) -> list[str]:
     if re.fullmatch(r"[A-Za-z]{1,3}\d+|[Rr]\d*[Cc]\d*", declaration.name):
         found.append(f"{declaration.name!r} reads as a cell reference in Excel")
     return found
+
+
+def excel_branch(vba: str) -> str:
+    """The module as Excel compiles it: the ``#If App = "Microsoft Excel"`` branches kept,
+    the ``#Else`` ones dropped (LibreOffice Basic has no conditional compilation)."""
+    kept, skipping = [], False
+    for line in vba.splitlines():
+        directive = line.strip()
+        if directive.startswith("#If "):
+            continue
+        if directive == "#Else":
+            skipping = True
+        elif directive == "#End If":
+            skipping = False
+        elif not skipping:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+MARKER_SUB = """
+Sub XlfuncsCompiled()
+    Open "{marker}" For Output As #1
+    Print #1, "compiled"
+    Close #1
+End Sub
+"""
+
+
+def compiles_in_libreoffice(vba: str, work: Path, soffice: str, wait: float = 120) -> bool:
+    """Whether LibreOffice Basic, in VBA mode (``Option VBASupport 1``), compiles ``vba``.
+
+    The module goes into the Standard library of a fresh LibreOffice profile with a Sub
+    that writes a marker file; running that Sub headless compiles the whole module first.
+    A module that does not compile never writes the marker (LibreOffice then waits on an
+    error dialog nobody sees, so it is stopped after ``wait`` seconds)."""
+    profile = work / "profile"
+    marker = work / "compiled.txt"
+    install = f"-env:UserInstallation={profile.as_uri()}"
+    subprocess.run([soffice, install, "--headless", "--terminate_after_init"],
+                   capture_output=True, timeout=wait, check=False)
+    library = profile / "user" / "basic" / "Standard"
+    source = ("Option VBASupport 1\n" + excel_branch(vba)
+              + MARKER_SUB.format(marker=marker))
+    (library / "Module1.xba").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC '
+        '"-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">\n<script:module '
+        'xmlns:script="http://openoffice.org/2000/script" script:name="Module1" '
+        f'script:language="StarBasic">{html.escape(source, quote=False)}</script:module>',
+        encoding="utf-8")
+    running = subprocess.Popen([soffice, install, "--headless", "--norestore",
+                                "macro:///Standard.Module1.XlfuncsCompiled"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + wait
+    try:
+        while not marker.exists() and running.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        if running.poll() is None:
+            os.killpg(running.pid, signal.SIGKILL)
+        running.wait()
+    return marker.exists()
