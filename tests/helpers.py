@@ -48,3 +48,13 @@ def call(name: str, *args: Any) -> Any:
 def error(kind: str) -> dict[str, str]:
     """The Office.js representation of an Excel error ("Div0", "Num", ...)."""
     return {"type": "Error", "errorType": kind}
+
+
+def documentation() -> str:
+    """README.md and every page of docs/: what the documentation promises, wherever a
+    paragraph lives."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)

@@ -97,3 +97,11 @@ def test_the_sdist_installs_and_works_too(dist: Path, clean_venv: Path, tmp_path
     run(*pip, "uninstall", "--yes", "xlfuncs")  # the wheel's copy, when that test ran first
     run(*pip, "install", "--quiet", sdist)
     smoke_test(clean_venv, tmp_path / "sdist")
+
+
+def test_a_git_url_installs_too(clean_venv: Path, tmp_path: Path) -> None:
+    # the clone itself as a git URL: what `pip install "xlfuncs @ git+https://..."` does
+    pip = (clean_venv / "bin" / "python", "-m", "pip")
+    run(*pip, "uninstall", "--yes", "xlfuncs")
+    run(*pip, "install", "--quiet", f"git+{ROOT.as_uri()}")  # (name @ needs a host)
+    smoke_test(clean_venv, tmp_path / "git")

@@ -43,6 +43,11 @@ def _functions(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(catalog_rows(), indent=2))
         return 0
+    if args.format == "markdown":
+        from .reference import functions_markdown
+
+        print(functions_markdown(), end="")
+        return 0
     width = max(len(e.signature) for e in CATALOG)
     category = None
     for e in CATALOG:
@@ -178,8 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     functions = commands.add_parser("functions", help="list every Excel function")
-    functions.add_argument("--format", choices=("text", "json"), default="text",
-                           help="text for people (default), json for other tools")
+    functions.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                           help="text for people (default), json for other tools, markdown "
+                                "for docs/functions.md")
     functions.set_defaults(run=_functions)
 
     facts = commands.add_parser("facts", help="print (or --check) a facts CSV")
