@@ -27,9 +27,9 @@ def as_range(value: Any) -> list[list[Any]]:
     return [[serial(value) if isinstance(value, dt.date) else value]]
 
 
-def call(name: str, *args: Any) -> Any:
-    """Call an xlfuncs function through xlwings' custom-function runtime."""
-    payload = {
+def payload(name: str, *args: Any) -> dict[str, Any]:
+    """A call of an Excel function as Excel's Office.js client sends it."""
+    return {
         "func_name": name.lower(),
         "args": [as_range(a) for a in args],
         "caller_address": "Sheet1!A1",
@@ -40,7 +40,11 @@ def call(name: str, *args: Any) -> Any:
         "date_format": "yyyy-mm-dd",
         "client": "Office.js",
     }
-    result = asyncio.run(server.custom_functions_call(payload, udfs))
+
+
+def call(name: str, *args: Any) -> Any:
+    """Call an xlfuncs function through xlwings' custom-function runtime."""
+    result = asyncio.run(server.custom_functions_call(payload(name, *args), udfs))
     json.dumps(result, allow_nan=False)  # what the server sends must be valid JSON
     return result
 

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import xlwings as xw
 
 from xlfuncs.cli import main
 from xlfuncs.lite import REQUIREMENTS, bundled_files, main_py
 from xlfuncs.registry import CATALOG, example_arguments
 
-from .helpers import as_range, call
+from .helpers import call, payload
 from .test_udfs import ARTICLE_CALLS
 
 RUN_MAIN = """
@@ -49,14 +48,6 @@ print(json.dumps({
     "installed": sorted(d.metadata["Name"].lower() for d in importlib.metadata.distributions()),
 }))
 """
-
-
-def payload(name: str, args: list[Any]) -> dict[str, Any]:
-    """A call as Excel's Office.js client sends it (tests/helpers.py)."""
-    return {"func_name": name.lower(), "args": [as_range(a) for a in args],
-            "caller_address": "Sheet1!A1", "formula_name": name, "version": xw.__version__,
-            "runtime": "1.4", "culture_info_name": "en-US", "date_format": "yyyy-mm-dd",
-            "client": "Office.js"}
 
 
 def same(answer: Any, expected: Any) -> bool:
@@ -99,7 +90,7 @@ def test_requirements_name_only_what_pyodide_or_pypi_provides(lite: Path) -> Non
 def test_main_py_defines_every_function_and_answers_as_xlfuncs_does(lite: Path) -> None:
     calls = [(e.name, example_arguments(e)) for e in CATALOG]
     calls += [(name, list(args)) for name, (args, _) in ARTICLE_CALLS.items()]
-    (lite / "calls.json").write_text(json.dumps([payload(n, a) for n, a in calls]))
+    (lite / "calls.json").write_text(json.dumps([payload(n, *a) for n, a in calls]))
     empty = lite / "empty"
     empty.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
