@@ -15,8 +15,12 @@ def test_a_renamed_parameter_changes_the_help_not_the_answer() -> None:
     assert [p.name for p in entry("VAL_RETURN").params] == ["start", "end_value"]
     assert [p.name for p in entry("VAL_CAGR").params] == ["start", "end_value", "years"]
     assert xf.val_return(160, end_value=200) == pytest.approx(0.25)  # 200 / 160 - 1
-    with pytest.warns(DeprecationWarning, match="'end' is now called 'end_value'"):
+    with pytest.warns(DeprecationWarning) as caught:
         assert xf.val_return(160, end=200) == pytest.approx(0.25)
+    assert str(caught[0].message) == ("val_return(): the parameter 'end' is now called "
+                                      "'end_value'; 'end=' still works but will be removed "
+                                      "in a later version")
+    assert caught[0].filename == __file__  # the warning points at the caller's line
     with pytest.warns(DeprecationWarning, match="val_cagr"):
         assert xf.val_cagr(start=100, end=121, years=2) == pytest.approx(0.1)  # 1.1 ** 2
     with pytest.raises(TypeError, match="'end_value' and its former name 'end'"):
@@ -66,3 +70,6 @@ def test_series_with_different_indexes_are_refused_not_paired_by_position() -> N
     with pytest.raises(xf.XlfuncsError, match="different indexes"):
         xf.val_ps(a, a[::-1])
     assert not isinstance(xf.val_ps([1.0, 2.0], [1.0, 4.0]), pd.Series)  # lists: ndarray
+    # a Series against a column broadcasts to a grid: no longer one answer a row, so numpy's
+    grid = xf.val_ps(a, [[1.0], [2.0]])
+    assert not isinstance(grid, pd.Series) and grid.tolist() == [[1.0, 2.0], [0.5, 1.0]]

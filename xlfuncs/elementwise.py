@@ -167,7 +167,9 @@ def renamed_keywords(function: str, kwargs: dict[str, Any],
                 raise TypeError(f"{function}() got '{new}' and its former name '{old}'")
             warnings.warn(f"{function}(): the parameter '{old}' is now called '{new}'; "
                           f"'{old}=' still works but will be removed in a later version",
-                          DeprecationWarning, stacklevel=4)
+                          # 5: the metric's caller (1 is here, 2 outcome, 3 python_answer,
+                          # 4 the metric itself), so the warning shows the caller's line
+                          DeprecationWarning, stacklevel=5)
             kwargs = {(new if k == old else k): v for k, v in kwargs.items()}
     return kwargs
 
