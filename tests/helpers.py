@@ -27,9 +27,9 @@ def as_range(value: Any) -> list[list[Any]]:
     return [[serial(value) if isinstance(value, dt.date) else value]]
 
 
-def call(name: str, *args: Any) -> Any:
-    """Call an xlfuncs function through xlwings' custom-function runtime."""
-    payload = {
+def payload(name: str, *args: Any) -> dict[str, Any]:
+    """A call of an Excel function as Excel's Office.js client sends it."""
+    return {
         "func_name": name.lower(),
         "args": [as_range(a) for a in args],
         "caller_address": "Sheet1!A1",
@@ -40,7 +40,11 @@ def call(name: str, *args: Any) -> Any:
         "date_format": "yyyy-mm-dd",
         "client": "Office.js",
     }
-    result = asyncio.run(server.custom_functions_call(payload, udfs))
+
+
+def call(name: str, *args: Any) -> Any:
+    """Call an xlfuncs function through xlwings' custom-function runtime."""
+    result = asyncio.run(server.custom_functions_call(payload(name, *args), udfs))
     json.dumps(result, allow_nan=False)  # what the server sends must be valid JSON
     return result
 
@@ -48,3 +52,13 @@ def call(name: str, *args: Any) -> Any:
 def error(kind: str) -> dict[str, str]:
     """The Office.js representation of an Excel error ("Div0", "Num", ...)."""
     return {"type": "Error", "errorType": kind}
+
+
+def documentation() -> str:
+    """README.md and every page of docs/: what the documentation promises, wherever a
+    paragraph lives."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)

@@ -28,7 +28,7 @@ VALUES: list[tuple[str, tuple[Any, ...], float]] = [
     # 29 June is five (June is one day short), to 30 June six
     ("burn_months", (dt.date(2025, 1, 1), dt.date(2025, 6, 29)), 5.0),
     ("burn_months", (dt.date(2025, 1, 1), dt.date(2025, 6, 30)), 6.0),
-    # VAL_RETURN(start, end) = end / start - 1
+    # VAL_RETURN(start, end_value) = end_value / start - 1
     ("val_return", (0.5, 0.0), -1.0),        # end 0 is a total loss, not an error
     ("val_return", (1.0, 2.0), 1.0),         # start 1: 2/1 - 1
     ("val_return", (2.0, 0.5), -0.75),       # 0.5/2 - 1
@@ -37,7 +37,7 @@ VALUES: list[tuple[str, tuple[Any, ...], float]] = [
     ("val_price_from_return", (0.5, 1.0), 1.0),
     ("val_price_from_return", (10.0, -1.0), 0.0),   # -100%: the price falls to nothing
     ("val_price_from_return", (10.0, -0.5), 5.0),
-    # VAL_CAGR(start, end, years) = (end / start)^(1 / years) - 1
+    # VAL_CAGR(start, end_value, years) = (end_value / start)^(1 / years) - 1
     ("val_cagr", (1.0, 4.0, 0.5), 15.0),     # 4^2 - 1
     ("val_cagr", (1.0, 4.0, 2.0), 1.0),      # 4^0.5 - 1
     ("val_cagr", (1.0, 0.0, 2.0), -1.0),     # end 0: -100%
@@ -247,11 +247,11 @@ def test_val_dcf_answers_one_value_for_a_whole_range() -> None:
 # argument named anywhere in the reason would let "revenue" become any other word).
 FIRST_NAMED: list[tuple[str, tuple[Any, ...], str, str]] = [
     ("val_return", (0.0, 1.0), DIV0, "start"), ("val_return", (-1.0, 1.0), NUM, "start"),
-    ("val_return", (1.0, -1.0), NUM, "end"),
+    ("val_return", (1.0, -1.0), NUM, "end_value"),
     ("val_price_from_return", (-1.0, 1.0), NUM, "start"),
     ("val_price_from_return", (1.0, -1.5), NUM, "cumulative_return"),
     ("val_cagr", (1.0, 4.0, 0.0), NUM, "years"), ("val_cagr", (0.0, 4.0, 1.0), DIV0, "start"),
-    ("val_cagr", (1.0, -4.0, 1.0), NUM, "start and end"),
+    ("val_cagr", (1.0, -4.0, 1.0), NUM, "start and end_value"),
     ("val_annualize", (6.0, 0.0), NUM, "months"),
     ("val_ps", (-1.0, 2.0), NUM, "market_cap"), ("val_ps", (1.0, 0.0), DIV0, "annual_revenue"),
     ("val_ps", (1.0, -2.0), NUM, "annual_revenue"),

@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from xlfuncs.data import COLUMNS, load_facts, parse_facts
 from xlfuncs.errors import DataFileError
 
+from .helpers import documentation
+
 HEADER = ",".join(COLUMNS)
 ROW = "Acme,revenue,10,m,USD,2025-01-01,2025-12-31,2026-01-01,=,test note"
 
@@ -269,7 +271,7 @@ def test_names_compare_trimmed_with_single_spaces_and_case_folded() -> None:
 def test_the_size_limit_is_the_64_mib_the_readme_promises() -> None:
     from xlfuncs import facts_file
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = documentation()
     assert "regular UTF-8 file of at most 64 MiB" in readme
     assert facts_file.MAX_FILE_BYTES == 64 * 2**20 == 67_108_864
 
@@ -509,7 +511,7 @@ def test_the_readme_shows_each_refusal_as_printed(
     assert main(["facts", "--check", "--no-article", "--data", "mine.csv"]) == 2
     printed = capsys.readouterr().err
     assert words in printed and printed.count("\n") == 1
-    assert f"`{printed.strip()}`" in README.read_text(encoding="utf-8")
+    assert f"`{printed.strip()}`" in documentation()
 
 
 def test_the_readme_shows_the_file_type_refusals_as_printed(
@@ -519,7 +521,7 @@ def test_the_readme_shows_the_file_type_refusals_as_printed(
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dir").mkdir()
-    readme = README.read_text(encoding="utf-8")
+    readme = documentation()
     for path in ("dir", "/dev/zero"):
         assert main(["facts", "--check", "--data", path]) == 2
         assert f"`{capsys.readouterr().err.strip()}`" in readme

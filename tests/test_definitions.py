@@ -16,6 +16,8 @@ from xlfuncs.errors import NA, NUM, XlError
 from xlfuncs.registry import entry
 from xlfuncs.workbook import build
 
+from .helpers import documentation
+
 D = dt.date
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -64,7 +66,7 @@ def test_the_burn_sheet_shows_no_ratio_over_mismatched_periods(
     assert ratio["MiniMax"] == "#N/A" and ratio["Zhipu"] == "#N/A"
     note = article["Burn"]["A2"].value
     assert "same days" in note and "#N/A" in note
-    text = README.read_text()
+    text = documentation()
     assert "BURN_LOSS_TO_REVENUE(1320, 53.44)" not in text
 
 
@@ -75,7 +77,7 @@ def test_revenue_against_the_2030_market_is_not_called_a_share(
     headers = [h for h, _ in table(article, "Valuation")]
     assert "Share of China's 2030 AI market" not in headers
     assert "Revenue run-rate against China's 2030 AI market" in headers
-    assert "share of China's 2030 AI market" not in README.read_text()
+    assert "share of China's 2030 AI market" not in documentation()
 
 
 # ---- c. EV/Sales against the peer EV/Sales ------------------------------------------
@@ -110,8 +112,8 @@ def test_the_discount_rate_is_a_required_argument(name: str) -> None:
         item.func(323.2, 0.2156, 11.5, 5)
     # a blank rate is a blank answer, never a silent 0%
     assert item.outcome(323.2, 0.2156, 11.5, 5, None).cells() is None
-    assert f"{name}(market_cap, revenue, target_multiple" in README.read_text()
-    assert "[discount_rate]" not in README.read_text()
+    assert f"{name}(market_cap, revenue, target_multiple" in documentation()
+    assert "[discount_rate]" not in documentation()
 
 
 def test_the_examples_use_the_workbook_rate() -> None:

@@ -14,6 +14,8 @@ from xlfuncs.registry import CATALOG, Entry, example_value
 from .helpers import call
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = README.parent / "docs"
+FUNCTIONS = DOCS / "functions.md"
 
 
 def parse_argument(text: str) -> object:
@@ -86,11 +88,69 @@ def test_the_functions_sheet_shows_the_first_cell_each_example_spills(entry: Ent
         call(entry.name, *example_arguments(entry)))
 
 
-def test_readme_documents_every_function_with_its_example() -> None:
-    text = README.read_text(encoding="utf-8")
+def test_the_functions_reference_is_what_the_catalog_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # docs/functions.md is generated: `xlfuncs functions --format markdown > docs/functions.md`
+    assert main(["functions", "--format", "markdown"]) == 0
+    printed = capsys.readouterr().out
+    assert FUNCTIONS.read_text(encoding="utf-8") == printed, (
+        "docs/functions.md is stale: xlfuncs functions --format markdown > docs/functions.md")
     for entry in CATALOG:
-        assert f"`{entry.signature}`" in text, entry.name
-        assert f"`{entry.example}`" in text, entry.name
+        assert f"`{entry.signature}`" in printed, entry.name
+        assert f"`{entry.example}`" in printed, entry.name
+        assert all(f"- `{p.name}`" in printed for p in entry.params), entry.name
+
+
+def test_the_readme_is_a_front_page_with_the_routes_on_its_first_screen() -> None:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200
+    header = next(i for i, line in enumerate(lines) if line.startswith("| route |"))
+    assert header < 40
+    table = lines[header:header + 6]
+    for route in ("xlwings Lite", "xlwings Server", "Classic add-in", "The workbook"):
+        assert any(route in row for row in table), route
+    closing = lines.index("## What was verified here, and what only Excel can show")
+    note = " ".join(lines[closing:])
+    assert all(f"**{route}**" in note for route in ("xlwings Lite", "xlwings Server",
+                                                     "Classic add-in", "The workbook"))
+
+
+def markdown_pages() -> list[Path]:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+@pytest.mark.parametrize("page", markdown_pages(), ids=lambda p: p.name)
+def test_every_relative_link_resolves(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)  # code is not links
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):  # https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        assert linked.exists(), f"{page.name}: {target} does not exist"
+        if anchor and linked.suffix == ".md":
+            assert anchor in anchors(linked), f"{page.name}: {target}: no such heading"
+
+
+def anchors(page: Path) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces as -."""
+    headings = re.findall(r"(?m)^#+ (.+)$", re.sub(r"```.*?```", "", page.read_text(
+        encoding="utf-8"), flags=re.DOTALL))
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_each_route_names_the_functions_as_it_registers_them() -> None:
+    from xlfuncs.server import NAMESPACE
+
+    names = "|".join(e.name for e in CATALOG)
+    for page in ("server.md", "deploy.md"):  # xlwings Server registers them namespaced
+        text = (DOCS / page).read_text(encoding="utf-8")
+        assert f"={NAMESPACE}.VAL_PS(" in text
+        assert not re.search(rf"(?<![.\w])=({names})\(", text), page
+    for page in ("lite.md", "classic.md"):  # xlwings Lite and the COM add-in: no namespace
+        text = (DOCS / page).read_text(encoding="utf-8")
+        assert "=VAL_PS(" in text and f"{NAMESPACE}." not in text, page
 
 
 def test_readme_opens_with_the_two_setup_commands() -> None:
@@ -115,7 +175,7 @@ def test_functions_command_lists_every_function(capsys: pytest.CaptureFixture[st
 
 def test_facts_command_checks_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["facts", "--check"]) == 0
-    assert "30 facts" in capsys.readouterr().out
+    assert "29 facts in 30 rows" in capsys.readouterr().out
     bad = tmp_path / "bad.csv"
     bad.write_text("company\nx\n", encoding="utf-8")
     assert main(["facts", "--check", "--data", str(bad)]) == 2

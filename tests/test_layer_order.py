@@ -21,6 +21,8 @@ from xlfuncs.layers import (
     resolve_paths,
 )
 
+from .helpers import documentation
+
 HEADER = ",".join(COLUMNS)
 # Zhipu's revenue (the article's row 14) given again, spelled otherwise; a new company
 # named like a metric; and a range (two rows, one fact)
@@ -106,6 +108,6 @@ def test_a_later_layer_takes_the_first_spelling_and_keeps_its_file_and_row(
 
 
 def test_the_variables_are_the_ones_the_readme_names() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = documentation()
     assert (DATA_ENV, NO_ARTICLE_ENV) == ("XLFUNCS_DATA", "XLFUNCS_NO_ARTICLE")
     assert "XLFUNCS_DATA" in readme and "XLFUNCS_NO_ARTICLE" in readme

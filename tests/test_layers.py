@@ -130,8 +130,9 @@ def test_the_command_line_takes_data_several_times(filing: Path, tmp_path: Path,
     second = write(tmp_path / "canal.csv", "Canal+,market_value,5,bn,USD,,,,=,note")
     assert main(["facts", "--check", "--data", str(filing), "--data", str(second)]) == 0
     out = capsys.readouterr().out
-    assert out == (f"xlfuncs/data/facts.csv: 30 facts, valid\n{filing}: 1 facts, overriding "
-                   f"1, valid\n{second}: 1 facts, valid\nlayered: 31 facts, 11 companies\n")
+    assert out == (f"xlfuncs/data/facts.csv: 29 facts in 30 rows, valid\n{filing}: 1 facts, "
+                   f"overriding 1, valid\n{second}: 1 facts, valid\nlayered: 30 facts in 31 "
+                   "rows, 11 companies\n")
     assert main(["facts", "--check", "--no-article", "--data", str(second)]) == 0
     assert capsys.readouterr().out == f"{second}: 1 facts, valid\n"
     assert main(["facts", "--check", "--data", str(tmp_path)]) == 2

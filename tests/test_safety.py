@@ -15,6 +15,8 @@ import pytest
 from xlfuncs.workbook import TargetEditedError, build, safety, workbook_bytes
 from xlfuncs.workbook.safety import UnsafeWorkbookError, check_zip, edited_since_built
 
+from .helpers import documentation
+
 PARTS = {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"}
 
 
@@ -174,12 +176,10 @@ def test_the_limits_are_the_ones_the_readme_promises() -> None:
     """The other tests shrink the limits to keep their files small; here the real ones
     must be what the README tells a colleague a workbook may hold."""
     import re
-    from pathlib import Path
 
     from xlfuncs.workbook import safety
 
-    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(
-        encoding="utf-8").split())
+    readme = " ".join(documentation().split())
     entry = re.search(r"no entry over (\d+) MiB inflated", readme)
     ratio = re.search(r"compression ratio over (\d+):1", readme)
     assert entry and ratio

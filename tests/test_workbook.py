@@ -29,6 +29,7 @@ from xlfuncs.workbook.book import SaveError
 from xlfuncs.workbook.model import ASSUMPTIONS
 from xlfuncs.workbook.safety import UnsafeWorkbookError, check_zip, edited_since_built
 
+from .helpers import documentation
 from .workbook_diff import describe, diff_workbooks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,8 +190,7 @@ PORTABLE = {"IF", "OR", "AND", "NOT", "ISNA", "ISNUMBER", "ISTEXT", "ISERROR", "
 
 
 def test_the_readme_promises_exactly_the_portable_functions() -> None:
-    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(
-        encoding="utf-8").split())
+    text = " ".join(documentation().split())
     listed = re.search(r"only functions Sheets documents: ([A-Z, ]+) and ([A-Z]+)\.", text)
     assert listed is not None
     assert {*listed.group(1).split(", "), listed.group(2)} == PORTABLE

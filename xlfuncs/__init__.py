@@ -11,6 +11,7 @@ from .burn import (
     burn_rule_of_40,
     burn_runway,
 )
+from .data import data_companies, data_fact, data_qualifier, data_source, data_table
 from .elementwise import explain
 from .errors import DataFileError, XlError, XlfuncsError
 from .fx import fx_convert, fx_rate
@@ -48,6 +49,11 @@ __all__ = [
     "burn_net",
     "burn_rule_of_40",
     "burn_runway",
+    "data_companies",
+    "data_fact",
+    "data_qualifier",
+    "data_source",
+    "data_table",
     "explain",
     "fx_convert",
     "fx_rate",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -42,6 +43,11 @@ def _functions(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(catalog_rows(), indent=2))
         return 0
+    if args.format == "markdown":
+        from .reference import functions_markdown
+
+        print(functions_markdown(), end="")
+        return 0
     width = max(len(e.signature) for e in CATALOG)
     category = None
     for e in CATALOG:
@@ -59,14 +65,22 @@ def _facts(args: argparse.Namespace) -> int:
     if args.check:
         for layer in facts.attrs["layers"]:
             replaced = f", overriding {layer.overrides}" if layer.overrides else ""
-            print(f"{layer.label}: {layer.rows} facts{replaced}, valid")
+            print(f"{layer.label}: {_facts_in_rows(layer.facts, layer.rows)}{replaced}, valid")
         if len(facts.attrs["layers"]) > 1:
-            print(f"layered: {len(facts)} facts, {facts['company'].nunique()} companies")
+            # after layering a name has one spelling, so (company, metric) pairs are facts
+            count = len(facts.drop_duplicates(["company", "metric"]))
+            print(f"layered: {_facts_in_rows(count, len(facts))}, "
+                  f"{facts['company'].nunique()} companies")
         return 0
     with_text = facts.assign(**{c: facts[c].dt.strftime("%Y-%m-%d").fillna("")
                                 for c in ("period_start", "period_end", "as_of")})
     print(with_text[[*COLUMNS, *OPTIONAL_COLUMNS]].to_csv(index=False), end="")
     return 0
+
+
+def _facts_in_rows(facts: int, rows: int) -> str:
+    """Facts counted as ``xlfuncs build`` counts them: a range's two rows are one fact."""
+    return f"{facts} facts" + (f" in {rows} rows" if rows != facts else "")
 
 
 class Stopped(BaseException):
@@ -145,9 +159,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _lite(args: argparse.Namespace) -> int:
     from .lite import write_lite
 
-    for path in write_lite(args.out, args.requirement):
+    for path in write_lite(args.out):
         print(f"wrote {path}")
-    print("Paste main.py and requirements.txt into xlwings Lite's editor (see README).")
+    print("In Excel: Home > Add-ins, add xlwings Lite, open its editor; paste main.py into its "
+          "main.py and requirements.txt into its requirements.txt (docs/lite.md).")
     return 0
 
 
@@ -168,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     functions = commands.add_parser("functions", help="list every Excel function")
-    functions.add_argument("--format", choices=("text", "json"), default="text")
+    functions.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                           help="text for people (default), json for other tools, markdown "
+                                "for docs/functions.md")
     functions.set_defaults(run=_functions)
 
     facts = commands.add_parser("facts", help="print (or --check) a facts CSV")
@@ -193,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add_parser("serve", help="serve the functions with xlwings Server")
     server.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: loopback only)")
-    server.add_argument("--port", type=int, default=8000)
+    server.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: 8000)")
     server.add_argument("--workers", type=int, default=1,
                         help="processes (above 1: gunicorn with uvicorn workers)")
     server.add_argument("--certs", type=Path, metavar="DIR",
@@ -208,11 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     server.set_defaults(run=_serve)
 
     lite = commands.add_parser("lite", help="write main.py and requirements.txt for "
-                                            "xlwings Lite")
+                                            "xlwings Lite (main.py carries xlfuncs)")
     lite.add_argument("--out", type=Path, default=Path("xlwings-lite"),
                       help="folder to write into (default: ./xlwings-lite)")
-    lite.add_argument("--requirement", help="what requirements.txt installs xlfuncs from "
-                                            "(default: xlfuncs==VERSION; a wheel URL works)")
     lite.set_defaults(run=_lite)
     return parser
 
@@ -225,7 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except XlfuncsError as exc:
         return _fail(str(exc))
-    except OSError as exc:  # bad paths, full disks, read-only folders, closed pipes
+    except BrokenPipeError:  # `xlfuncs functions | head`: the reader has all it wanted
+        return _reader_gone()
+    except OSError as exc:  # bad paths, full disks, read-only folders
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
     except MemoryError:
@@ -238,6 +256,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("stopped (Ctrl-C); nothing half-written is left")
         return 130
+
+
+def _reader_gone() -> int:
+    """Stop quietly, as Unix tools do when the command reading their output exits: no
+    message, SIGPIPE's status. What is still buffered goes to the null device, or Python
+    would report the broken pipe again when it flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError):  # stdout may be no file (captured)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 128 + getattr(signal, "SIGPIPE", 13)
 
 
 def _fail(message: str) -> int:

@@ -27,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from . import inputs
-from .elementwise import STATUS_BLANK, STATUS_OK, Guard, Outcome, broadcast, metric
+from .elementwise import (
+    STATUS_BLANK,
+    STATUS_OK,
+    Guard,
+    Outcome,
+    broadcast,
+    metric,
+    python_answer,
+)
 from .errors import NA, VALUE, DataFileError, XlError, XlfuncsError
 from .facts_file import (
     BILLIONS_PER_UNIT,
@@ -269,7 +277,8 @@ def data_fact(company: Any, metric: Any, qualifier: Any = None,
     >>> data_fact("MiniMax", "cumulative_increase")  # 494%
     4.94
     """
-    return data_fact_outcome(company, metric, qualifier, path).python()
+    return python_answer("data_fact", data_fact_outcome, (company, metric, qualifier),
+                         {"path": path})
 
 
 def data_qualifier_outcome(company: Any, metric: Any, path: DataPaths = None) -> Outcome:
@@ -285,7 +294,8 @@ def data_qualifier(company: Any, metric: Any, path: DataPaths = None) -> Any:
     >>> data_qualifier("MiniMax", "market_value")
     '>='
     """
-    return data_qualifier_outcome(company, metric, path).python()
+    return python_answer("data_qualifier", data_qualifier_outcome, (company, metric),
+                         {"path": path})
 
 
 def data_source_outcome(company: Any, metric: Any, path: DataPaths = None) -> Outcome:
@@ -303,7 +313,8 @@ def data_source(company: Any, metric: Any, path: DataPaths = None) -> Any:
     >>> data_source("MiniMax", "market_value")[:22]
     'over (a lower bound): '
     """
-    return data_source_outcome(company, metric, path).python()
+    return python_answer("data_source", data_source_outcome, (company, metric),
+                         {"path": path})
 
 
 def data_table(company: str | None = None, path: DataPaths = None) -> pd.DataFrame:

@@ -10,8 +10,9 @@ which it has no meaningful answer, each with the Excel error and the reason. The
   any blank input -> blank; an input of the wrong type -> #VALUE!; the guards in the
   order written; a result that is not finite -> #NUM!; otherwise the number.
 
-Called from Python it returns a float (scalar inputs) or an ndarray, with NaN where the
-element is blank or in error, like numpy-financial. ``f.outcome(...)`` returns the full
+Called from Python it returns a float (scalar inputs) or an ndarray (a pandas Series with
+its index when a Series came in), with NaN where the element is blank or in error, like
+numpy-financial. ``f.outcome(...)`` returns the full
 :class:`Outcome` with each element's Excel error and reason, which the Excel layer and
 the workbook builder use.
 """
@@ -21,7 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -158,13 +161,34 @@ def broadcast_shape(arrays: Sequence[np.ndarray], names: Sequence[str]) -> tuple
         raise
 
 
+def renamed_keywords(function: str, kwargs: dict[str, Any],
+                     renamed: dict[str, str]) -> dict[str, Any]:
+    """``kwargs`` with each parameter's former name (a key of ``renamed``) replaced by its
+    new one, and a DeprecationWarning that says so: a renamed parameter keeps working."""
+    for old, new in renamed.items():
+        if old in kwargs:
+            if new in kwargs:
+                raise TypeError(f"{function}() got '{new}' and its former name '{old}'")
+            warnings.warn(f"{function}(): the parameter '{old}' is now called '{new}'; "
+                          f"'{old}=' still works but will be removed in a later version",
+                          # 5: the metric's caller (1 is here, 2 outcome, 3 python_answer,
+                          # 4 the metric itself), so the warning shows the caller's line
+                          DeprecationWarning, stacklevel=5)
+            kwargs = {(new if k == old else k): v for k, v in kwargs.items()}
+    return kwargs
+
+
 def metric(
     *guards: Guard,
     kinds: dict[str, ArgKind] | None = None,
     returns: ReturnKind = "number",
+    renamed: dict[str, str] | None = None,
 ) -> Callable[[Callable[..., np.ndarray]], Any]:
-    """Make an element-wise metric from a numpy body and its guards (see module doc)."""
+    """Make an element-wise metric from a numpy body and its guards (see module doc).
+    ``renamed`` maps a parameter's former name to its name now (the former keeps working,
+    with a DeprecationWarning)."""
     kinds = kinds or {}
+    renamed = renamed or {}
 
     def decorate(body: Callable[..., np.ndarray]) -> Any:
         signature = inspect.signature(body)
@@ -184,6 +208,8 @@ def metric(
         fallbacks = [defaults.get(n) for n in names]  # None: no default
 
         def outcome(*args: Any, **kwargs: Any) -> Outcome:
+            if kwargs and renamed:
+                kwargs = renamed_keywords(body.__name__, kwargs, renamed)
             return evaluate(args, kwargs, frozenset())
 
         def evaluate(args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -243,7 +269,7 @@ def metric(
 
         @functools.wraps(body)
         def call(*args: Any, **kwargs: Any) -> Any:
-            return outcome(*args, **kwargs).python()
+            return python_answer(body.__name__, outcome, args, kwargs)
 
         def outcome_without(skipped: Any) -> Callable[..., Outcome]:
             """The outcome with some guards left out: the workbook's formula leaves out a
@@ -258,6 +284,32 @@ def metric(
         return call
 
     return decorate
+
+
+def series_index(values: Iterable[Any]) -> Any:
+    """The index of the pandas Series among ``values``, or None when there is none. Series
+    whose indexes differ are refused: numpy would pair their elements by position, pandas
+    by label, and either would be a silent guess."""
+    pandas = sys.modules.get("pandas")  # not imported: no Series can have been made
+    if pandas is None:
+        return None
+    indexes = [v.index for v in values if isinstance(v, pandas.Series)]
+    for other in indexes[1:]:
+        if not indexes[0].equals(other):
+            raise XlfuncsError("Series with different indexes: align them first "
+                               "(a, b = a.align(b)) or pass their .to_numpy()")
+    return indexes[0] if indexes else None
+
+
+def python_answer(name: str, outcome: Callable[..., Outcome], args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Any:
+    """What a function answers in Python: :meth:`Outcome.python`, as a pandas Series with
+    the inputs' index when a Series came in and the answer has one element per row."""
+    index = series_index((*args, *kwargs.values()))
+    answer = outcome(*args, **kwargs).python()
+    if index is None or not isinstance(answer, np.ndarray) or answer.shape != (len(index),):
+        return answer
+    return sys.modules["pandas"].Series(answer, index=index, name=name)
 
 
 def explain(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -35,7 +35,8 @@ class Layer:
     path: Path
     label: str        # what the workbook and DATA_SOURCE call it
     sha256: str
-    rows: int
+    rows: int         # a range's low and high rows are two rows...
+    facts: int        # ...and one fact, as the workbook counts them
     overrides: int    # facts of earlier layers it replaced
 
 
@@ -109,5 +110,5 @@ def load_layers(paths: Sequence[Path]) -> pd.DataFrame:
             overrides += key in merged
             merged[key] = (group, label)  # an override keeps the fact's place
         layers.append(Layer(path, label, hashlib.sha256(content).hexdigest(),
-                            sum(len(g) for g in groups.values()), overrides))
+                            sum(len(g) for g in groups.values()), len(groups), overrides))
     return frame_of(merged, layers)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -163,6 +164,25 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
     return Plan(argv + tls, env, f"{scheme}://{shown}:{port}")
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (another program has the port, or
+    the address is not this machine's), or None. Asked before "serving" is printed; the
+    server binds a moment later."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        return str(exc)
+    with socket.socket(family, kind, proto) as probe:
+        if os.name != "nt":  # as uvicorn and gunicorn bind (on Windows it would share)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
 def license_problem(env: dict[str, str]) -> str | None:
     """Why xlwings would refuse the license setting in ``env``, in one line, or None."""
     result = subprocess.run([sys.executable, "-c", LICENSE_CHECK], env=env,
@@ -190,6 +210,12 @@ def serve(host: str, port: int, workers: int, certs: Path | None,
         chosen = plan(host, port, workers, certs, project, max_request_mb=max_request_mb)
     except ServeError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    busy = port_problem(host, port)
+    if busy is not None:
+        print(f"xlfuncs serve: cannot listen on {host} port {port} ({busy}); is another "
+              "server running there? Stop it, or choose another port with --port",
+              file=sys.stderr)
         return 2
     problem = license_problem(chosen.env)
     if problem is not None:

@@ -169,6 +169,17 @@ def _answer(entry: Entry, args: tuple[Any, ...]) -> Any:
         raise XlwingsError(str(exc)) from None
 
 
+# Excel keeps 255 characters of a function's description (the classic add-in's
+# MacroOptions; xlwings cuts the rest off mid-word)
+MAX_DESCRIPTION = 255
+
+
+def description(entry: Entry) -> str:
+    """What Excel's function wizard shows: the summary, and the example when it fits."""
+    full = f"{entry.summary}. Example: {entry.example} gives {entry.example_result}."
+    return full if len(full) <= MAX_DESCRIPTION else f"{entry.summary}."
+
+
 def _make_udf(entry: Entry) -> Callable[..., Any]:
     parameters = [
         inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
@@ -182,7 +193,7 @@ def _make_udf(entry: Entry) -> Callable[..., Any]:
     udf.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     udf.__name__ = udf.__qualname__ = entry.python_name
     udf.__module__ = __name__
-    udf.__doc__ = f"{entry.summary}. Example: {entry.example} gives {entry.example_result}."
+    udf.__doc__ = description(entry)
     # Office.js: "raw" skips xlwings' per-cell cleaning both ways (the core coerces
     # every input itself and to_excel builds the JSON grid), ~10x faster on big ranges.
     raw_args = OFFICEJS and FAST_PATH  # xlwings' conversion would blank an error cell

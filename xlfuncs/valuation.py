@@ -31,15 +31,17 @@ def _negative(name: str, why: str = "the result is not meaningful") -> str:
 @metric(
     Guard(DIV0, _zero("start"), lambda s, e: s == 0),
     Guard(NUM, _negative("start", "a return needs a positive starting value"), lambda s, e: s < 0),
-    Guard(NUM, _negative("end", "a price or value cannot be below zero"), lambda s, e: e < 0),
+    Guard(NUM, _negative("end_value", "a price or value cannot be below zero"),
+          lambda s, e: e < 0),
+    renamed={"end": "end_value"},  # End is a reserved word in VBA (the classic add-in)
 )
-def val_return(start, end):
-    """Cumulative return from ``start`` to ``end``: end / start - 1.
+def val_return(start, end_value):
+    """Cumulative return from ``start`` to ``end_value``: end_value / start - 1.
 
     >>> round(val_return(165, 980.10), 4)  # MiniMax: issue price to the implied price
     4.94
     """
-    return end / start - 1
+    return end_value / start - 1
 
 
 @metric(
@@ -59,18 +61,19 @@ def val_price_from_return(start, cumulative_return):
 @metric(
     Guard(NUM, "years must be greater than zero", lambda s, e, y: y <= 0),
     Guard(DIV0, _zero("start"), lambda s, e, y: s == 0),
-    Guard(NUM, "start and end must both be positive for a compound rate",
+    Guard(NUM, "start and end_value must both be positive for a compound rate",
           lambda s, e, y: (s < 0) | (e < 0)),
+    renamed={"end": "end_value"},  # End is a reserved word in VBA (the classic add-in)
 )
-def val_cagr(start, end, years):
-    """Compound annual growth rate: (end / start) ^ (1 / years) - 1.
+def val_cagr(start, end_value, years):
+    """Compound annual growth rate: (end_value / start) ^ (1 / years) - 1.
 
     >>> round(val_cagr(115, 135, 2), 4)  # Alibaba Cloud cap, 2026 to 2028
     0.0835
     """
     # np.power, not **: numpy's ** turns a single-cell exponent of 0.5 or 2 into sqrt or
     # square, whose last bit can differ from pow's, so a range and a cell would disagree
-    return np.power(end / start, 1 / years) - 1
+    return np.power(end_value / start, 1 / years) - 1
 
 
 @metric(Guard(NUM, "months must be greater than zero", lambda a, m: m <= 0))

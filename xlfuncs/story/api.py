@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..elementwise import Outcome
+from ..elementwise import Outcome, python_answer
 from ..errors import XlfuncsError
 from . import implied, model, simulate, steps
 
@@ -44,9 +44,10 @@ def story_value(revenue: Any, growth_next: Any, growth_2_5: Any, margin_next: An
     >>> round(story_value(100, 0.2, 0.15, 0.1, 0.2, 5, 2, 2, 0.04, 0.1, shares=10), 4)
     33.2037
     """
-    return story_value_outcome(revenue, growth_next, growth_2_5, margin_next, target_margin,
-                               convergence_year, sales_to_capital_1_5, sales_to_capital_6_10,
-                               riskfree, cost_of_capital, output, **optional).python()
+    return python_answer("story_value", story_value_outcome,
+                         (revenue, growth_next, growth_2_5, margin_next, target_margin,
+                          convergence_year, sales_to_capital_1_5, sales_to_capital_6_10,
+                          riskfree, cost_of_capital, output), optional)
 
 
 story_value.outcome = story_value_outcome  # type: ignore[attr-defined]

@@ -112,15 +112,15 @@ STORY_STEPS: tuple[Entry, ...] = (
 EXAMPLE_STORY = ('{"revenue",100;"growth_next",0.2;"growth_2_5",0.15;"margin_next",0.1;'
                  '"target_margin",0.2;"convergence_year",5;"sales_to_capital_1_5",2;'
                  '"sales_to_capital_6_10",2;"riskfree",0.04;"cost_of_capital",0.1}')
-P_STORY = Param("story", "Labels in the first column and a company per further column, or "
-                f"labels in the first row and a company per row; required: {', '.join(REQUIRED)}",
-                "range")
+# Excel keeps 255 characters of a parameter's description (the classic add-in)
+P_STORY = Param("story", "Labels in the first column and a company a column, or in the first "
+                f"row and a company a row; required: {', '.join(REQUIRED)}", "range")
 BRACKET_DOC = "; ".join(f"{k} {lo:g} to {hi:g}" for k, (lo, hi) in implied.BRACKETS.items())
 
 STORY_FUNCTIONS: tuple[Entry, ...] = (
     Entry("VAL_STORY", "Story",
           "Story-driven DCF: value per share (or another output) of each company of a story",
-          (P_STORY, Param("output", f"One of {', '.join(OUTPUTS)}; default per_share", "text",
+          (P_STORY, Param("result", f"One of {', '.join(OUTPUTS)}; default per_share", "text",
                           optional=True)),
           excel.val_story, f"=VAL_STORY({EXAMPLE_STORY})", "332.04", "spill"),
     Entry("VAL_STORY_TABLE", "Story", "The year-by-year model of one story",
@@ -132,7 +132,9 @@ STORY_FUNCTIONS: tuple[Entry, ...] = (
           (P_STORY, Param("target", "Target value per share, e.g. the market price (one "
                           "cell, or one per company)"),
            Param("driver", "Label of the input solved for, e.g. growth_2_5", "text"),
-           Param("low", f"Lower end of the search; defaults: {BRACKET_DOC}", optional=True),
+           Param("low", "Lower end of the search; blank: the driver's default (docs/functions.md "
+                 "lists them); amounts such as revenue, nol, cash or debt need low and high",
+                 optional=True),
            Param("high", "Upper end of the search (default per driver, as for low)",
                  optional=True)),
           excel.val_story_implied, f'=VAL_STORY_IMPLIED({EXAMPLE_STORY}, 400, "growth_2_5")',

@@ -29,10 +29,11 @@ def _per_company(story: table.Story, value: Any, name: str) -> Any:
     return arr.ravel()
 
 
-def val_story(story: Any, output: Any = None) -> list[list[Any]]:
-    """One answer per company of a story range (see :mod:`xlfuncs.story.table`)."""
+def val_story(story: Any, result: Any = None) -> list[list[Any]]:
+    """One answer per company of a story range (see :mod:`xlfuncs.story.table`): value per
+    share, or the output ``result`` names."""
     parsed = table.parse(story)
-    chosen = model.check_output(single(output) if output is not None else None)
+    chosen = model.check_output(single(result) if result is not None else None)
     cells = model.value(parsed.given).outcome(chosen).cells()
     return parsed.shape_out(cells)
 
