@@ -266,6 +266,7 @@ class Book:
         self._probe = self.wb.create_sheet("_styles")  # a scratch sheet to build styles on
         self.wb.calculation = CalcProperties(fullCalcOnLoad=True)
         self.wb.custom_doc_props.append(StringProperty(name=FINGERPRINT, value=_PLACEHOLDER))
+        self._names: dict[str, str] = {}   # casefolded name -> the name as defined
 
     def sheet(self, title: str) -> Sheet:
         sheet = Sheet(self, title)
@@ -309,6 +310,13 @@ class Book:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,254}", name) or re.fullmatch(
                 r"[A-Za-z]{1,3}[0-9]+", name):
             raise ValueError(f"'{name}' is not a valid Excel name")
+        # Excel reads names without case: a second definition would silently repoint the
+        # first one's formulas, so it is a bug of the caller, refused
+        earlier = self._names.get(name.casefold())
+        if earlier is not None:
+            raise ValueError(f"'{name}' is already defined (as '{earlier}'); Excel reads "
+                             "names without case")
+        self._names[name.casefold()] = name
         self.wb.defined_names[name] = DefinedName(name, attr_text=target)
 
     def to_bytes(self) -> bytes:

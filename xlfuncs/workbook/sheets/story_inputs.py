@@ -32,7 +32,7 @@ class StoryCompany:
     inputs: dict[str, Column]  # label -> its Inputs cell (ref: the cell's name)
 
     def name_of(self, label: str) -> str:
-        return f"DCF_{self.key}_{label}"
+        return f"DCF_{self.key}_{label}"   # _names() lists the same names
 
     def given(self) -> dict[str, float]:
         """The inputs as the core takes them (NaN where a cell is blank or in error)."""
@@ -51,13 +51,20 @@ class StoryPlan:
 
 
 def _key(company: str, used: set[str]) -> str:
-    """The company's part of an Excel name: letters, digits and underscores, unique."""
+    """The company's part of its Excel names: letters, digits and underscores, chosen so
+    that none of its names equals another company's, as Excel compares names (case
+    ignored). Not only the key itself: Acme's ``DCF_Acme_mature_cost_of_capital`` is also
+    Acme mature's ``cost_of_capital``, so Acme mature becomes ``Acme_mature_2``."""
     key = re.sub(r"[^A-Za-z0-9]+", "_", company).strip("_")[:40] or "company"
     candidate, number = key, 2
-    while candidate.casefold() in used:
+    while any(name.casefold() in used for name in _names(candidate)):
         candidate, number = f"{key}_{number}", number + 1
-    used.add(candidate.casefold())
+    used.update(name.casefold() for name in _names(candidate))
     return candidate
+
+
+def _names(key: str) -> list[str]:
+    return [f"DCF_{key}_{spec.label}" for spec in STORY_INPUTS]
 
 
 def _link(name: str, target: str, value: float | None) -> Column:
