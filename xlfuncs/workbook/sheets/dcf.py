@@ -41,6 +41,9 @@ TOP = 6            # the first block's title row
 BLOCK_GAP = 2      # blank rows between blocks
 IMPLIED_DRIVER = "growth_2_5"
 COMPUTED = "computed by xlfuncs at build time"
+# intrinsic value and its upside: defined here once; Valuation and the Company card link them
+AFTER_OPTIONS = "Equity value after options (intrinsic value)"
+UPSIDE = "Upside (+) / downside (-) against the market value"
 Arg = Callable[[str, str], Column]   # (this year's letter, the year before's) -> argument
 
 
@@ -223,13 +226,15 @@ def _bridge(b: Block, i: dict[str, Column], lines: dict[str, Row], pv: Row,
                       parts["minority"], parts["non_operating"]))
     options = add("options", "- Value of employee options", "HK$ bn",
                   lambda ref: link(i["options"], ref))
+    after = add("after_options", AFTER_OPTIONS, "HK$ bn",
+                calc("STORY_EQUITY_AFTER_OPTIONS", equity, options))
     shares = add("shares", "Shares", "count", lambda ref: link(i["shares"], ref), "0")
-    per_share = add("per_share", "Value per share (shares = 1: equity value)", "HK$ bn",
-                    calc("STORY_PER_SHARE", equity, options, shares))
+    add("per_share", "Value per share (shares = 1: equity value after options)", "HK$ bn",
+        calc("STORY_PER_SHARE", equity, options, shares))
     mv = add("market", "Market value (Valuation)", "HK$ bn", lambda ref: link(market, ref))
     if upside:  # not in the implied block: there it is ~0, all rounding, engine-dependent
-        add("upside", "Upside (+) / downside (-) against the market value", "%",
-            calc("STORY_UPSIDE", per_share, mv), "0.0%")
+        # against the equity value after options, as Valuation and the Company card show it
+        add("upside", UPSIDE, "%", calc("STORY_UPSIDE", after, mv), "0.0%")
 
 
 def block_rows(b: Block) -> int:

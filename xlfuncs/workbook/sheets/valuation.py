@@ -21,7 +21,6 @@ from .common import (
     Layout,
     company_link,
     named,
-    spec_column,
     text_constant,
 )
 from .inputs import company_inputs_link
@@ -92,14 +91,15 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     return v
 
 
-INTRINSIC = "Intrinsic equity value (DCF, failure-adjusted)"
+INTRINSIC = "Intrinsic equity value after options (DCF, failure-adjusted)"
 UPSIDE = "Upside (+) / downside (-) of intrinsic value against the market value"
 IMPLIED_GROWTH = "Market-implied revenue growth, years 2-5 (DCF)"
 
 
 def add_intrinsic_columns(v: Layout, model: Model, dcf: list[Any]) -> None:
-    """The DCF's equity value (failure is in its operating value), its upside against the
-    market value, and the growth the market value implies; blank without a DCF block."""
+    """Links to the DCF sheet, which defines them once: the equity value after options
+    (failure is in its operating value), its upside against the market value, and the
+    growth the market value implies; blank without a DCF block."""
     by_company = {d.company.index: d for d in dcf}
 
     def linked(cell: Any) -> Column:
@@ -115,7 +115,6 @@ def add_intrinsic_columns(v: Layout, model: Model, dcf: list[Any]) -> None:
                          for x in items], dtype=np.float64)
         return Column("", data, errors, links=tuple(links))
 
-    mv_hkd = spec_column(v, "Market value", "HK$ bn")
-    intrinsic = v.add(INTRINSIC, "HK$ bn", BN, linked(lambda d: d.story.cell["equity"]))
-    v.calc(UPSIDE, "%", PCT, "STORY_UPSIDE", intrinsic, mv_hkd)
+    v.add(INTRINSIC, "HK$ bn", BN, linked(lambda d: d.story.cell["after_options"]))
+    v.add(UPSIDE, "%", PCT, linked(lambda d: d.story.cell["upside"]))
     v.add(IMPLIED_GROWTH, "% a year", PCT, linked(lambda d: d.implied_growth))
