@@ -136,12 +136,12 @@ def test_one_definition_of_intrinsic_value_and_upside_after_options(
     assert card[UPSIDE] == pytest.approx(upside, rel=1e-9)
 
 
-def test_simulation_sheet_states_seed_and_draws_and_has_a_live_cell(books: tuple) -> None:
+def test_simulation_sheet_states_seed_and_draws(books: tuple) -> None:
     values, formulas = books
     ws = formulas["Simulation"]
     live = [c.value for row in ws.iter_rows() for c in row
-            if isinstance(c.value, str) and c.value.startswith("=INDEX(VAL_STORY_SIMULATE(")]
-    assert len(live) == 2
+            if isinstance(c.value, str) and "VAL_STORY_SIMULATE(" in c.value]
+    assert live == []   # the add-in's cells are in a build for a route only
     rows = {r[0]: r for r in values["Simulation"].iter_rows(values_only=True) if r[0]}
     assert rows["Seed"][1] == 2026 and rows["Draws"][1] == 10_000
     assert len(ws._charts) == 2

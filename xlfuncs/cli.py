@@ -98,7 +98,7 @@ def _stopped_by_signals() -> Iterator[None]:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .workbook import DEFAULT_OUT, build
+    from .workbook import build, default_out
 
     live = sys.stderr.isatty()
 
@@ -109,9 +109,9 @@ def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         with _stopped_by_signals():
-            report = build(args.data, args.out or DEFAULT_OUT, args.keep_inputs, args.force,
-                           progress, reset_inputs=args.reset_inputs,
-                           article=False if args.no_article else None)
+            report = build(args.data, args.out or default_out(args.live), args.keep_inputs,
+                           args.force, progress, reset_inputs=args.reset_inputs,
+                           article=False if args.no_article else None, live=args.live)
     finally:
         if live:
             print("\r\033[K", end="", file=sys.stderr)
@@ -178,7 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="write the valuation workbook")
     _data_options(build)
-    build.add_argument("--out", help="where to write (default: workbooks/llm_valuation.xlsx)")
+    build.add_argument("--out", help="where to write, a name ending in .xlsx (default: "
+                                     "workbooks/llm_valuation.xlsx; with --live ROUTE, "
+                                     "workbooks/llm_valuation_ROUTE.xlsx)")
+    build.add_argument("--live", choices=("server", "lite", "classic"),
+                       help="also write Live cells that call the add-in, named as this route "
+                            "registers them (server: =XLFUNCS.VAL_PS; lite, classic: "
+                            "=VAL_PS); without it the workbook calls no add-in function")
     carry = build.add_mutually_exclusive_group()
     carry.add_argument("--keep-inputs", metavar="OLD.xlsx",
                        help="carry the input cells a colleague changed in OLD.xlsx (OLD.xlsx "

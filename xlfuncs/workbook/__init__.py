@@ -22,6 +22,7 @@ from ..errors import XlfuncsError
 from .book import _PLACEHOLDER, Book, SaveError, atomic_write
 from .carry import CHOSEN_INPUTS, carry_inputs, chosen_record, recorded_inputs
 from .model import Model, build_model
+from .routes import ROUTES, Route
 from .safety import UnsafeWorkbookError, check_zip, edited_since_built
 from .sheets import (
     Plan,
@@ -50,6 +51,11 @@ from .sheets import (
 )
 
 DEFAULT_OUT = Path("workbooks") / "llm_valuation.xlsx"
+
+
+def default_out(live: str | None = None) -> Path:
+    """Where a build goes unless told: a route's build beside the shared workbook."""
+    return DEFAULT_OUT if live is None else DEFAULT_OUT.with_name(f"llm_valuation_{live}.xlsx")
 SHEETS = ("About", "Inputs", "Facts", "Valuation", "DCF", "Simulation",
           "Burn", "Scenarios", "Company card",
           "Charts", "Checks", "Functions")
@@ -82,15 +88,15 @@ def _no_progress(message: str) -> None:
 
 def workbook_bytes(data: DataPaths = None, keep_inputs: str | Path | None = None,
                    progress: Callable[[str], None] = _no_progress,
-                   article: bool | None = None) -> bytes:
+                   article: bool | None = None, live: str | None = None) -> bytes:
     """The workbook file's bytes (see :func:`build`)."""
     sources = [] if keep_inputs is None else [(Path(keep_inputs), False)]
-    return _render(data, sources, progress, article)[0]
+    return _render(data, sources, progress, article, live)[0]
 
 
 def _render(data: DataPaths, sources: list[tuple[Path, bool]],
             progress: Callable[[str], None],
-            article: bool | None = None) -> tuple[bytes, Model, Any]:
+            article: bool | None = None, live: str | None = None) -> tuple[bytes, Model, Any]:
     facts = load_facts(data, article)
     model = build_model(facts)
     for old, recorded_only in sources:
@@ -99,7 +105,7 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     in_bn = layout_facts(model)
     china = _china_market(model)
     valuation = plan_valuation(model, china)
-    plan = Plan(model, facts.attrs["layers"])
+    plan = Plan(model, facts.attrs["layers"], live=_route(live))
     plan.story = plan_story_inputs(model, valuation)
     plan.dcf = plan_dcf(plan, plan.story, valuation)
     add_intrinsic_columns(valuation, model, plan.dcf)
@@ -135,6 +141,14 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     return book.to_bytes(), model, plan.checks_ok
 
 
+def _route(live: str | None) -> Route | None:
+    if live is None:
+        return None
+    if live not in ROUTES:
+        raise XlfuncsError(f"--live {live}: not a route; one of {', '.join(ROUTES)}")
+    return ROUTES[live]
+
+
 def _china_market(model: Model) -> Any:
     from .columns import values
     from .sheets import facts_ref
@@ -149,7 +163,8 @@ def _china_market(model: Model) -> Any:
 def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
           keep_inputs: str | Path | None = None, force: bool = False,
           progress: Callable[[str], None] = _no_progress,
-          reset_inputs: bool = False, article: bool | None = None) -> BuildReport:
+          reset_inputs: bool = False, article: bool | None = None,
+          live: str | None = None) -> BuildReport:
     """Write the workbook from the article's facts, with any files of ``data`` layered
     over them (``article=False``: from ``data`` alone), to ``out``.
 
@@ -159,6 +174,9 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
     carries the input cells of an older copy into the new one. Rebuilding over an unedited
     build carries the inputs it had carried (unless ``reset_inputs``). The save is atomic:
     the target is either the old file or the complete new one.
+
+    ``live``: a route (``server``, ``lite``, ``classic``): the workbook also has Live cells
+    that call the add-in under that route's names (the shared workbook has none).
     """
     target = Path(out)
     check_target(target)
@@ -182,6 +200,7 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
             advice = " ".join(["xlfuncs build", *(f"--data {shlex.quote(str(d))}"
                                                   for d in layers),
                                *(["--no-article"] if article is False else []),
+                               *([f"--live {live}"] if live else []),
                                f"--out {shlex.quote(str(target))}",
                                f"--keep-inputs {shlex.quote(str(target))}"])
             raise TargetEditedError(
@@ -194,7 +213,7 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
     carried_from = target if sources else None
     if keep is not None:
         sources.append((keep, False))
-    content, model, checks_ok = _render(data, sources, progress, article)
+    content, model, checks_ok = _render(data, sources, progress, article, live)
     backup = backup_copy(target) if edited and from_itself and not force else None
     atomic_write(target, content)
     return BuildReport(target, len(model.companies), len(model.facts), checks_ok,

@@ -19,8 +19,11 @@ def write_about(book: Book, plan: Plan) -> None:
     s.fit_width()
     s.widths(24, 160)
     s.ws.freeze_panes = "A4"
+    route = plan.live
     header_rows(s, "LLM valuation workbook", "Built by xlfuncs; every number recomputes in "
-                "Excel, LibreOffice and Google Sheets without the add-in.", plan)
+                "Excel, LibreOffice and Google Sheets without the add-in" + (
+                    "." if route is None else f", but for the Live cells (Functions, "
+                    f"Simulation): they need {route.needs}."), plan)
     rows = [
         ("What this is", "A valuation and cash-burn model of China's listed LLM start-ups "
          "(MiniMax, Zhipu) with OpenAI, Anthropic and Cambricon as peers, fed by every figure "
@@ -33,14 +36,19 @@ def write_about(book: Book, plan: Plan) -> None:
         ("Burn is loss-based", "The article reports cumulative net losses, not cash flows: "
          "monthly and annual burn divide a loss by its months, a proxy that includes non-cash "
          "items."),
-        ("Build", f"xlfuncs {__version__}"),
+        ("Build", f"xlfuncs {__version__}" + ("" if route is None else
+                                              f", for the {route.name} route (--live)")),
         ("Data layers", "Each file below overrides the ones above it fact by fact (company "
          "and metric); the Facts sheet says which file each fact came from."),
         *((f"Data layer {i}", f"{layer.label} (SHA-256 {layer.sha256})")
           for i, layer in enumerate(plan.layers, 1)),
-        ("Live Excel functions", "pip install xlfuncs; then xlwings addin install and set "
-         "UDF Modules to xlfuncs.udfs (Windows), or serve them with xlwings Server / xlwings "
-         "Lite. The sheet Functions lists them."),
+        ("Live Excel functions", "The sheet Functions lists them. Three routes bring them "
+         "to Excel: xlwings Server (xlfuncs serve), xlwings Lite (xlfuncs lite) or the classic "
+         "xlwings add-in (README: Use it in Excel). " + (
+             "This copy holds no formula that calls them, so it opens without #NAME? "
+             "anywhere; xlfuncs build --live server|lite|classic writes one that does."
+             if route is None else f"This copy calls them as the {route.name} route names "
+             "them, in its Live cells.")),
     ]
     for label, text in rows:
         s.append([s.text(label, styled(HEADER, "@")), s.text(text)])

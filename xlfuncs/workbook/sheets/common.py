@@ -30,6 +30,7 @@ from ..book import (
 )
 from ..columns import ROW, Column, apply, constant, values
 from ..model import Model
+from ..routes import Route
 
 if TYPE_CHECKING:  # the Checks sheet's module imports this one
     from .checks import CheckRow
@@ -78,6 +79,7 @@ class Plan:
     inputs_rows: dict[str, int] = field(default_factory=dict)
     story: Any = None   # the story DCF's companies and inputs (sheets.story_inputs)
     dcf: Any = None     # the DCF sheet's blocks (sheets.dcf)
+    live: Route | None = None   # the route whose add-in cells this build has (None: none)
 
 
 # ---- references ---------------------------------------------------------------------

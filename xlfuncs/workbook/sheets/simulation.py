@@ -17,6 +17,7 @@ from openpyxl.worksheet.pagebreak import Break
 from ...story import simulate
 from ..book import FORMULA, HEADER, INPUT, LINK, NOTE, TITLE, UNIT, Book, Sheet
 from ..model import SIMULATION_DRAWS, SIMULATION_SEED, STORY_DISTRIBUTIONS
+from ..routes import for_route
 from .common import Plan, header_rows, styled
 from .dcf import CompanyDcf, rounded
 
@@ -79,10 +80,10 @@ def write_simulation(book: Book, plan: Plan, simulated: list[Simulated]) -> None
     for k, sim in enumerate(simulated):
         if k:  # each company's block starts a printed page: no table cut in two
             s.ws.row_breaks.append(Break(id=s.rows - 1))
-        _block(s, sim, k)
+        _block(s, sim, k, plan)
 
 
-def _block(s: Sheet, sim: Simulated, k: int) -> None:
+def _block(s: Sheet, sim: Simulated, k: int, plan: Plan) -> None:
     d = sim.dcf
     s.append([s.text(f"{d.company.name}: simulated value (HK$ bn)", TITLE)])
     s.append([s.text(h, HEADER) for h in ("Driver", "Distribution", "Parameter 1",
@@ -100,13 +101,16 @@ def _block(s: Sheet, sim: Simulated, k: int) -> None:
     market_row = s.append([s.text("Market value (Valuation)"),
                            s.formula("=" + market.ref, market.cell(0), styled(LINK, "#,##0.00")),
                            s.text("HK$ bn", UNIT)])
+    route = plan.live
     s.append([s.text(f"Computed by xlfuncs at build time (seed {SIMULATION_SEED}, "
-                     f"{SIMULATION_DRAWS:,} draws), written to 12 significant digits; the live "
-                     "cell recomputes with the add-in.", NOTE)])
+                     f"{SIMULATION_DRAWS:,} draws), written to 12 significant digits"
+                     + ("; the live cell recomputes with the add-in." if route else "."),
+                     NOTE)])
     s.append([s.text("Statistic", HEADER), s.text("Value", HEADER), None, None, None, None,
-              None, s.text("Live (needs the add-in)", HEADER)])
-    live = (f"=INDEX(VAL_STORY_SIMULATE(Story_Inputs,$A${first}:$E${last},$B${draws_row},"
-            f"$B${seed_row},$B${market_row}),0,{k + 2})")
+              None, s.text(f"Live ({route.name} route)", HEADER) if route else None])
+    live = for_route(f"=INDEX(VAL_STORY_SIMULATE(Story_Inputs,$A${first}:$E${last},"
+                     f"$B${draws_row},$B${seed_row},$B${market_row}),0,{k + 2})",
+                     route) if route else None
     for index, (name, value) in enumerate(zip(sim.names, sim.stats, strict=True)):
         cached = _value(value)
         fmt = "0.0%" if name.startswith("P(") else "#,##0" if name == "draws valued" \
@@ -114,7 +118,7 @@ def _block(s: Sheet, sim: Simulated, k: int) -> None:
         cells = [s.text(STAT_LABELS.get(name, name)), s.value(cached, styled(FORMULA, fmt)),
                  None, None, None, None, None]
         cells.append(s.formula(live, _value(sim.stats[0]), styled(FORMULA, "#,##0.00"))
-                     if index == 0 else None)
+                     if index == 0 and live else None)
         s.append(cells)
     _histogram(s, sim)
     s.blank_rows(2)
