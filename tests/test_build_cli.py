@@ -46,9 +46,9 @@ def place(path: Path, content: bytes) -> Path:
 
 
 def run(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
-        **kwargs: object) -> subprocess.CompletedProcess[str]:
+        cwd: Path = ROOT, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*prefix, *CLI, *args], capture_output=True, text=True,
-                          check=False, cwd=ROOT, env={**os.environ, **(env or {})},
+                          check=False, cwd=cwd, env={**os.environ, **(env or {})},
                           timeout=300, **kwargs)  # type: ignore[call-overload]
 
 
@@ -438,3 +438,43 @@ def test_an_older_default_is_not_mistaken_for_a_choice(tmp_path: Path, fresh: by
     monkeypatch.setattr(model, "ASSUMPTIONS", newer)
     report = build(out=target)
     assert report.carried == [] and named_value(target, "USD_CNY") == 7.0
+
+
+# ---- --out: links followed, names that are not .xlsx refused ---------------------------
+
+
+def test_a_symbolic_link_is_followed_and_its_target_replaced(tmp_path: Path,
+                                                             fresh: bytes) -> None:
+    real = place(tmp_path / "shared" / "book.xlsx", fresh)
+    link = tmp_path / "mine.xlsx"
+    link.symlink_to(real)
+    edit(real, {"USD_HKD": 7.82})   # so the rebuild differs: kept through the link
+    result = run("build", "--out", str(link), "--keep-inputs", str(link))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"wrote {real} (through the link {link})" in result.stdout
+    assert link.is_symlink() and link.resolve() == real       # still a link, to the file
+    assert named_value(real, "USD_HKD") == 7.82 and not edited_since_built(real)
+    assert (tmp_path / "shared" / "book.backup.xlsx").exists()   # beside the real file
+    dangling = tmp_path / "new.xlsx"
+    dangling.symlink_to(tmp_path / "shared" / "created.xlsx")
+    assert run("build", "--out", str(dangling)).returncode == 0
+    assert dangling.is_symlink() and (tmp_path / "shared" / "created.xlsx").read_bytes() \
+        == fresh
+    loop = tmp_path / "loop.xlsx"
+    loop.symlink_to(tmp_path / "loop2.xlsx")
+    (tmp_path / "loop2.xlsx").symlink_to(loop)
+    assert_refused(run("build", "--out", str(loop)), str(loop), "never reaches a file")
+
+
+@pytest.mark.parametrize("name, said", [("book.xlsm", "'.xlsm'"), ("book.csv", "'.csv'"),
+                                        ("book", "no extension"), ("-", "standard output")])
+def test_a_name_that_is_not_xlsx_is_refused_in_one_line(tmp_path: Path, name: str,
+                                                        said: str) -> None:
+    result = run("build", "--out", name, cwd=tmp_path)
+    assert_refused(result, said)
+    assert list(tmp_path.iterdir()) == [] and result.stdout == ""
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(tmp_path / "notes.txt")
+    assert_refused(run("build", "--out", str(link)), f"a link to {tmp_path / 'notes.txt'}",
+                   "'.txt'")
+    assert not (tmp_path / "notes.txt").exists()

@@ -119,7 +119,8 @@ def _build(args: argparse.Namespace) -> int:
     status = "pass" if report.checks_ok is True else "FAIL"
     if report.backup is not None:
         print(f"copied the edited {report.path} to {report.backup}")
-    print(f"wrote {report.path} ({report.size / 1024:,.0f} KiB): {report.companies:,} "
+    through = "" if report.link is None else f" (through the link {report.link})"
+    print(f"wrote {report.path}{through} ({report.size / 1024:,.0f} KiB): {report.companies:,} "
           f"companies, {report.facts:,} facts, checks {status}, {seconds:.2f} s")
     for line in report.carried:
         print(f"  kept input {line}")

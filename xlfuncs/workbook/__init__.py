@@ -80,6 +80,7 @@ class BuildReport:
     not_carried: list[str] = field(default_factory=list)
     carried_from: Path | None = None   # the target itself, when its inputs were kept
     backup: Path | None = None         # where the edited target was copied first
+    link: Path | None = None           # the --out given, when it is a link to ``path``
 
 
 def _no_progress(message: str) -> None:
@@ -178,8 +179,8 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
     ``live``: a route (``server``, ``lite``, ``classic``): the workbook also has Live cells
     that call the add-in under that route's names (the shared workbook has none).
     """
-    target = Path(out)
-    check_target(target)
+    given = Path(out)
+    target = check_target(given)   # a link's target: written in place of the link's name
     keep = None if keep_inputs is None else Path(keep_inputs)
     if keep is not None:
         check_zip(keep)  # a missing or non-workbook file is refused before any work
@@ -192,7 +193,7 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
         except UnsafeWorkbookError:
             if not force:
                 raise TargetEditedError(
-                    f"{target}: not a workbook xlfuncs built; choose another --out, or add "
+                    f"{given}: not a workbook xlfuncs built; choose another --out, or add "
                     "--force to overwrite it") from None
             edited = True
         if edited and not force and not from_itself:
@@ -201,10 +202,10 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
                                                   for d in layers),
                                *(["--no-article"] if article is False else []),
                                *([f"--live {live}"] if live else []),
-                               f"--out {shlex.quote(str(target))}",
-                               f"--keep-inputs {shlex.quote(str(target))}"])
+                               f"--out {shlex.quote(str(given))}",
+                               f"--keep-inputs {shlex.quote(str(given))}"])
             raise TargetEditedError(
-                f"{target} was changed since xlfuncs built it: `{advice}` rebuilds it with "
+                f"{given} was changed since xlfuncs built it: `{advice}` rebuilds it with "
                 f"its inputs (the edited file is first copied to {backup_path(target).name}),"
                 " or add --force to overwrite it, edits lost")
         if not edited and not reset_inputs and not from_itself and recorded_inputs(
@@ -217,14 +218,29 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
     backup = backup_copy(target) if edited and from_itself and not force else None
     atomic_write(target, content)
     return BuildReport(target, len(model.companies), len(model.facts), checks_ok,
-                       model.carried, len(content), model.not_carried, carried_from, backup)
+                       model.carried, len(content), model.not_carried, carried_from, backup,
+                       given if given != target else None)
 
 
-def check_target(target: Path) -> None:
-    """Refuse, before any work, a target that can never be written as a workbook."""
+def check_target(given: Path) -> Path:
+    """The file to write for ``--out given``: a symbolic link's target (the link stays, and
+    its target is replaced atomically, as any target is). Refused, before any work: a
+    name not ending in .xlsx (the file is an .xlsx workbook, whatever it is called), a
+    link loop, a folder, a device, a path under a file."""
+    if str(given) == "-":
+        raise OutputPathError("-: xlfuncs writes a workbook file, not standard output; give "
+                              "--out a name ending in .xlsx")
+    target = given
+    if given.is_symlink():
+        try:
+            target = given.resolve()
+        except (OSError, RuntimeError):   # RuntimeError: Python 3.11's symlink loop
+            raise OutputPathError(f"{given}: a symbolic link that never reaches a file (a "
+                                  "loop); give another --out") from None
     if target.is_dir():
         raise OutputPathError(f"{target}: is a folder; give a file name, e.g. --out "
                               f"{target / DEFAULT_OUT.name}")
+    _check_suffix(given, target)
     if target.exists() and not target.is_file():
         raise OutputPathError(f"{target}: not a regular file (a device, pipe or socket); "
                               "refused")
@@ -234,6 +250,16 @@ def check_target(target: Path) -> None:
                 raise OutputPathError(f"{target}: cannot be written, {parent} is a file, "
                                       "not a folder")
             break
+    return target
+
+
+def _check_suffix(given: Path, target: Path) -> None:
+    for name, shown in ((given, str(given)), (target, f"{given} (a link to {target})")):
+        if name.suffix.lower() != ".xlsx":
+            what = f"'{name.suffix}'" if name.suffix else "no extension"
+            raise OutputPathError(f"{shown}: not written: xlfuncs writes an Excel workbook "
+                                  f"(.xlsx), and this name has {what}; give a name ending in "
+                                  ".xlsx")
 
 
 def backup_path(target: Path) -> Path:
