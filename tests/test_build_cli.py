@@ -314,7 +314,7 @@ def test_carried_values_obey_the_inputs_rules(tmp_path: Path, fresh: bytes,
     rows = {inputs.cell(r, 1).value: r for r in range(1, inputs.max_row + 1)}
     inputs.cell(rows["MiniMax"], 2).value = -3           # cash
     inputs.cell(rows["Zhipu"], 3).value = True           # cash date
-    inputs.cell(rows["Zhipu"], 4).value = dt.datetime(2026, 3, 1)  # distress proceeds
+    inputs.cell(rows["Zhipu"], 4).value = dt.datetime(2026, 3, 1)  # debt
     inputs.cell(rows["Zhipu"], 2).value = 6.5            # a good one
     sheet, where = named_cell(book, "Grid_Years")
     book[sheet][where.split(":")[0]].value = 0
@@ -336,7 +336,7 @@ def test_carried_values_obey_the_inputs_rules(tmp_path: Path, fresh: bytes,
             "MiniMax cash = -3 (rule: a number from 0 to 1e+07)",
             "Zhipu cash_as_of = TRUE (TRUE/FALSE is not a number; rule: a date (yyyy-mm-dd) "
             "after 1900-03-01)",
-            "Zhipu distress = 2026-03-01 (a date, not a number; rule: a number from 0 to "
+            "Zhipu debt = 2026-03-01 (a date, not a number; rule: a number from 0 to "
             "1e+07)",
             "Grid_Years = 0 (rule: a number from 0.5 to 50)"):
         assert f"  not carried: {expected}" in printed, (expected, printed)

@@ -49,6 +49,7 @@ from .sheets import (
     write_table_sheet,
     write_year_series,
 )
+from .story_carry import STORY
 
 DEFAULT_OUT = Path("workbooks") / "llm_valuation.xlsx"
 
@@ -108,6 +109,7 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     valuation = plan_valuation(model, china)
     plan = Plan(model, facts.attrs["layers"], live=_route(live))
     plan.story = plan_story_inputs(model, valuation)
+    _no_story_block(model, plan.story)
     plan.dcf = plan_dcf(plan, plan.story, valuation)
     add_intrinsic_columns(valuation, model, plan.dcf)
     burn = plan_burn(model, valuation)
@@ -140,6 +142,21 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     write_functions(book, plan)
     progress("saving")
     return book.to_bytes(), model, plan.checks_ok
+
+
+def _no_story_block(model: Model, story: Any) -> None:
+    """Story inputs carried for a company this build gives no DCF block: said, not lost
+    silently (a block needs a market value and a revenue run-rate; at most 25)."""
+    valued = {c.name for c in story.companies}
+    for company in sorted(set(model.story_inputs) - valued):
+        labels = ", ".join(sorted(model.story_inputs.pop(company)))
+        model.not_carried.append(f"{company} story inputs {labels} (no DCF block for it in "
+                                 "this build: it needs a market value and a revenue "
+                                 "run-rate, and at most 25 companies get one)")
+        kept = [k for k, key in enumerate(model.chosen)   # carry() appends to both lists
+                if not key.startswith(f"{STORY}{company}:")]
+        model.carried[:] = [model.carried[k] for k in kept]
+        model.chosen[:] = [model.chosen[k] for k in kept]
 
 
 def _route(live: str | None) -> Route | None:

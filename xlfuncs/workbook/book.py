@@ -63,11 +63,16 @@ CACHED_DIGITS = 12
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_TRIGGERS = ("=", "+", "-", "@")
 
-# The modelling-standard colours: inputs blue on pale yellow, formulas black, links green.
+# The modelling-standard colours: inputs blue on pale yellow, formulas black, links green;
+# build-time settings (read when the workbook is rebuilt, not by a formula) purple on
+# lavender, so that nobody takes them for inputs a formula reads.
 BLUE, BLACK, GREEN, GREY = "0000FF", "000000", "008000", "808080"
+PURPLE, DARK_ORANGE = "7030A0", "C55A11"
 INPUT_FILL = PatternFill("solid", fgColor="FFFFCC")
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+SETTING_FILL = PatternFill("solid", fgColor="EDE7F6")
 NO_FILL = PatternFill(fill_type=None)
+FILLS = {"input": INPUT_FILL, "header": HEADER_FILL, "setting": SETTING_FILL}
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,15 @@ class Style:
     bold: bool = False
     italic: bool = False
     size: float = 11
-    fill: str = "none"  # "none", "input" or "header"
+    fill: str = "none"  # "none", "input", "header" or "setting"
     number_format: str = "General"
     wrap: bool = False
     quote_prefix: bool = False
 
 
 INPUT = Style(color=BLUE, fill="input")
+SETTING = Style(color=PURPLE, fill="setting")
+BANNER = Style(color=DARK_ORANGE, bold=True, size=12)
 FORMULA = Style()
 LINK = Style(color=GREEN)
 HEADER = Style(bold=True, fill="header", wrap=True)
@@ -296,7 +303,7 @@ class Book:
             cell = WriteOnlyCell(self._probe)
             cell.font = Font(color=style.color, bold=style.bold, italic=style.italic,
                              size=style.size)
-            cell.fill = {"input": INPUT_FILL, "header": HEADER_FILL}.get(style.fill, NO_FILL)
+            cell.fill = FILLS.get(style.fill, NO_FILL)
             cell.number_format = style.number_format
             if style.wrap:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")

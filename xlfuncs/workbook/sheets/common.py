@@ -16,6 +16,7 @@ from ...errors import ERROR_CODES, NA
 from ...layers import Layer
 from ...registry import entry
 from ..book import (
+    BANNER,
     FORMULA,
     HEADER,
     LINK,
@@ -43,7 +44,9 @@ Progress = Callable[[str], None]
 BN = '#,##0.00" bn"'
 BN_SMALL = '#,##0.0000" bn"'
 MULTIPLE = '#,##0.0"x"'
-PCT = "0.0%"
+PCT = "#,##0.0%"   # 12,753.9% as 1,499.1x: thousands separated in both
+# any percentage format, with its thousands separated
+PCT_FORMATS = {f"0{d}%": f"#,##0{d}%" for d in ("", ".0", ".00", ".000")}
 DATE = "yyyy-mm-dd"
 MONTHS = '0" m"'
 PRICE = "#,##0.00"
@@ -165,12 +168,17 @@ def spec_column(layout: Layout, header: str, unit: str | None = None) -> Column:
 
 # ---- writing ------------------------------------------------------------------------
 
-def header_rows(sheet: Sheet, title: str, note: str, plan: Plan) -> None:
-    """Row 1: the title and the master check, row 2 a note, row 3 blank."""
+ILLUSTRATIVE = "Illustrative, not a forecast: "
+
+
+def header_rows(sheet: Sheet, title: str, note: str, plan: Plan,
+                banner: str | None = None) -> None:
+    """Row 1: the title and the master check, row 2 a note, row 3 blank or a banner (a
+    warning no reader should miss, e.g. that the figures are illustrative)."""
     sheet.append([sheet.text(title, TITLE), sheet.text("All checks pass:", UNIT),
                   sheet.formula("=Checks_OK", plan.checks_ok, LINK)])
     sheet.append([sheet.text(note, NOTE)])
-    sheet.blank_rows()
+    sheet.append([] if banner is None else [sheet.text(banner, BANNER)])
 
 
 def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: Plan,

@@ -60,7 +60,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     # the peer multiple is EV/Sales: compare it with the company's EV/Sales, not its P/S
     cash = v.add("Cash (Inputs)", "HK$ bn", BN, company_inputs_link(model, "cash", "B"))
     debt = v.add("Debt (Inputs; assumed 0)", "HK$ bn", BN,
-                 company_inputs_link(model, "debt", "E"))
+                 company_inputs_link(model, "debt", "D"))
     ev = v.calc("Enterprise value", "HK$ bn", BN, "VAL_EV", mv_hkd, debt, cash)
     ev_sales = v.calc("EV to sales", "x", MULTIPLE, "VAL_EV_REVENUE", ev, annual_hkd)
     v.calc("EV/Sales premium over peer EV/Sales", "%", PCT, "VAL_PREMIUM", ev_sales,
