@@ -210,7 +210,9 @@ def test_one_formula_per_column_the_same_down_the_rows(formulas: openpyxl.Workbo
     for title in ("Valuation", "Burn"):
         ws = formulas[title]
         for column in ws.iter_cols(min_row=6, max_row=5 + companies):
-            templates = {re.sub(r"(?<=[A-Z])" + str(c.row) + r"\b", "{r}", c.value)
+            # relative rows as offsets from the cell's own row (Excel's R1C1 view)
+            templates = {re.sub(r"(?<=[A-Z])(\d+)\b", lambda m, r=c.row: f"R[{int(m[1]) - r}]",
+                                c.value)
                          for c in column if isinstance(c.value, str) and c.value.startswith(
                              "=IF(")}
             assert len(templates) <= 1, (title, column[0].column_letter, templates)

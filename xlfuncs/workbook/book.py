@@ -91,6 +91,7 @@ class Style:
 
 INPUT = Style(color=BLUE, fill="input")
 SETTING = Style(color=PURPLE, fill="setting")
+DATA = Style()   # a figure from the data files: typed there, not here (Facts)
 BANNER = Style(color=DARK_ORANGE, bold=True, size=12)
 FORMULA = Style()
 LINK = Style(color=GREEN)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ... import __version__
 from ..book import (
+    DATA,
     FORMULA,
     HEADER,
     INPUT,
     LINK,
+    SETTING,
     Book,
 )
-from .common import Plan, header_rows, styled
+from .common import DATE, Plan, header_rows, styled
 
 
 def write_about(book: Book, plan: Plan) -> None:
@@ -31,8 +33,8 @@ def write_about(book: Book, plan: Plan) -> None:
         ("Source article", "2026-02-24, by Yang Jianyong, Forbes China contributor: the Hong "
          "Kong listings of MiniMax and Zhipu, their market values, revenue, losses and "
          "compute spend."),
-        ("Sheets", "Inputs, Facts, Valuation, Burn, Scenarios, Company card, Charts, Checks, "
-         "Functions."),
+        ("Sheets", "Inputs, Facts, Valuation, DCF, Simulation, Burn, Scenarios, Company card, "
+         "Charts, Checks, Functions."),
         ("Burn is loss-based", "The article reports cumulative net losses, not cash flows: "
          "monthly and annual burn divide a loss by its months, a proxy that includes non-cash "
          "items."),
@@ -52,9 +54,19 @@ def write_about(book: Book, plan: Plan) -> None:
     ]
     for label, text in rows:
         s.append([s.text(label, styled(HEADER, "@")), s.text(text)])
+    # the dates the figures are taken at, as the Inputs sheet has them
+    for label, name in (("Valuation date", "Valuation_Date"), ("FX rates as of", "FX_As_Of")):
+        s.append([s.text(label, styled(HEADER, "@")),
+                  s.formula(f"={name}", plan.model.assumptions[name], styled(LINK, DATE))])
     s.blank_rows()
     s.append([s.text("Colour legend", HEADER)])
-    s.append([s.value(1.0, INPUT), s.text("Input: a number you may change (blue on yellow)")])
+    s.append([s.text("1.0", INPUT), s.text("Input: a number you may change (blue on yellow); "
+                                           "xlfuncs build --keep-inputs keeps it")])
+    s.append([s.text("1.0", SETTING), s.text("Build-time setting: read when the workbook is "
+                                             "rebuilt, not by a formula (purple on lavender; "
+                                             "Simulation)")])
+    s.append([s.text("1.0", DATA), s.text("Data: a figure from the data files (Facts): "
+                                          "change it in a file (--data), not here")])
     s.append([s.formula("=Checks_OK", plan.checks_ok, FORMULA),
               s.text("Formula: computed, do not type over (black)")])
     s.append([s.formula("=Checks_OK", plan.checks_ok, LINK),

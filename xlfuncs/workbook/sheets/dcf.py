@@ -331,9 +331,19 @@ def _cell(sheet: Sheet, cell: Column, fmt: str) -> Cell | None:
 
 
 def dcf_checks(dcf: list[CompanyDcf], model: Model) -> list[CheckRow]:
-    """Per company with a market-implied growth: the implied block's value per share,
+    """Per story company: its growth after year 10 is at most the riskfree rate (Damodaran's
+    cap: no company outgrows the economy forever; the riskfree rate is the economy's
+    nominal growth); with a market-implied growth, the implied block's value per share,
     recomputed natively, equals the market value."""
     checks = []
+    for d in dcf:
+        riskfree = place(d.company.inputs["riskfree"], "B")
+        growth = place(d.company.inputs["stable_growth"], "C")
+        checks.append(CheckRow(
+            f"{d.company.name}: the riskfree rate is at least the growth after year 10 (no "
+            "company outgrows the economy forever)", riskfree, growth,
+            apply(entry("CHECK_AT_LEAST"), f"D{ROW}", riskfree, growth),
+            "Inputs, Story inputs (DCF): riskfree, stable_growth"))
     for d in dcf:
         if d.implied_reason:
             continue  # no growth reproduces the price: the DCF sheet says why

@@ -8,9 +8,9 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from ...registry import entry
 from ..book import (
+    DATA,
     FORMULA,
     HEADER,
-    INPUT,
     NOTE,
     Book,
 )
@@ -44,16 +44,18 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
     header_rows(s, "Facts", "Every figure of the source article, one fact a row, with its "
                 "source paragraph and the data file (layer) and row it was read from. "
                 "Percentages as Excel stores them (494% is 4.94); a range shows its low, "
-                "high and midpoint.", plan)
+                "high and midpoint. To change a figure, change a data file (xlfuncs build "
+                "--data): a rebuild takes the files' figures.", plan)
     s.blank_rows()
     s.append([s.text(h, HEADER) for h in FACTS_COLUMNS])
     scaled_index = 0
     # a range's value is its midpoint, the registry's formula over its low and high
     midpoint = apply(entry("DATA_MIDPOINT"), f"C{ROW}", values(f"D{ROW}", [0.0]),
                      values(f"E{ROW}", [0.0]))
-    value_style = styled(INPUT, "#,##0.####")
-    percent_style = styled(INPUT, "0%")
-    date_style = styled(INPUT, DATE)
+    # data, not inputs: a rebuild takes the data files' figures, so they are changed there
+    value_style = styled(DATA, "#,##0.####")
+    percent_style = styled(DATA, "0%")
+    date_style = styled(DATA, DATE)
     bn_style = styled(FORMULA, BN_SMALL)
     for index, fact in enumerate(model.facts):
         row = fact.row

@@ -29,11 +29,14 @@ from .common import BN, DATE, FIRST, MULTIPLE, Plan, header_rows, styled
 
 
 def company_inputs_link(model: Model, attribute: str, letter: str) -> Column:
+    """A link to each company's input cell, blank while the cell is blank (a bare link to
+    an empty cell shows 0), so that typing a figure there, e.g. OpenAI's cash, moves the
+    sheets that read it."""
     items = [getattr(model.company_inputs[c], attribute) for c in model.companies]
     first = company_inputs_first_row()
-    links = [None if value is None else f"Inputs!${letter}${first + i}"
-             for i, value in enumerate(items)]
-    return values("", items, links=links)
+    # the row relative, as a row's offset: one formula down the column, as Excel sees it
+    cells = [f"Inputs!${letter}{first + i}" for i in range(len(items))]
+    return values("", items, links=[f'IF({c}="","",{c})' for c in cells])
 
 
 def company_inputs_first_row() -> int:
