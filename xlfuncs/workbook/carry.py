@@ -272,6 +272,8 @@ class _Carrier:
                                     f"{shown_as(getattr(inputs, attribute), rule)} -> "
                                     f"{shown_as(value, rule)}")
                     setattr(inputs, attribute, value)
+                    if attribute in ("cash", "cash_as_of"):
+                        inputs.comment = ""   # the default's comment describes the default
         if gone and self.recorded is None:
             shown = ", ".join(sorted(set(gone))[:5]) + (", ..." if len(set(gone)) > 5 else "")
             self.skip(f"inputs of {len(set(gone))} companies", f"not in this build's data: "

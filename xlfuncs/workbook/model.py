@@ -212,14 +212,16 @@ class CompanyInputs:
     debt: float | None = 0.0          # HK$ bn; an assumption: the article gives no debt
 
 
+ILLUSTRATIVE_CASH = ("Illustrative: half of the >HK$9bn raised by MiniMax and Zhipu "
+                     "together (article para 25); replace with the reported cash")
+
+
 def default_company_inputs(company: str) -> CompanyInputs:
     """The article gives no cash balances; for the two listed start-ups we start from an
     illustrative half each of the HK$9bn they raised together (para 25), said so in the
     comment, for a person to replace with the filings' figure."""
     if company in ("MiniMax", "Zhipu"):
-        return CompanyInputs(4.5, date_to_serial(dt.date(2026, 2, 24)),
-                             "Illustrative: half of the >HK$9bn raised by MiniMax and Zhipu "
-                             "together (article para 25); replace with the reported cash")
+        return CompanyInputs(4.5, date_to_serial(dt.date(2026, 2, 24)), ILLUSTRATIVE_CASH)
     return CompanyInputs()
 
 
@@ -242,6 +244,18 @@ class Model:
     # story inputs a person changed, over the defaults of STORY_INPUTS: company -> label
     story_inputs: dict[str, dict[str, float]] = field(default_factory=dict)
     simulation: Simulation = field(default_factory=lambda: default_simulation())
+
+    def cash_basis(self, company: str) -> str:
+        """What a company's runway rests on, said beside it: a cash figure typed on the
+        Inputs sheet, the illustrative default, or none."""
+        inputs = self.company_inputs[company]
+        if inputs.cash is None:
+            return "No cash figure (Inputs)"
+        default = default_company_inputs(company)
+        if inputs.comment == ILLUSTRATIVE_CASH and (inputs.cash, inputs.cash_as_of) == (
+                default.cash, default.cash_as_of):
+            return "Illustrative: half the >HK$9bn raised, not reported"
+        return "Cash as typed (Inputs)"
 
     def story_input(self, company: str, label: str, default: float) -> float:
         return self.story_inputs.get(company, {}).get(label, default)

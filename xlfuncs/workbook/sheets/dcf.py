@@ -32,7 +32,16 @@ from ..book import (
 from ..columns import ROW, Column, apply, constant
 from ..model import Model
 from .checks import CheckRow, place
-from .common import FIRST, Layout, Plan, header_rows, named, spec_column, styled
+from .common import (
+    FIRST,
+    ILLUSTRATIVE,
+    Layout,
+    Plan,
+    header_rows,
+    named,
+    spec_column,
+    styled,
+)
 from .story_inputs import StoryCompany, StoryPlan
 
 YEARS = "DEFGHIJKLM"
@@ -81,6 +90,20 @@ class CompanyDcf:
 def rounded(value: float) -> float:
     """As every computed cache: 12 significant digits, so the bytes do not vary by CPU."""
     return float(format(value, f".{CACHED_DIGITS}g"))
+
+
+NEGATIVE = ("Negative: a story worth less than nothing is not viable as written (limited "
+            "liability: shareholders lose at most their stake); revise the story")
+NEGATIVE_SHORT = "Negative: not viable as written (limited liability)"
+
+
+def negative_note(ref: str, value: Column, value_ref: str, note: str = NEGATIVE) -> Column:
+    """At ``ref``: ``note`` where ``value`` (at ``value_ref``) is below zero, else blank;
+    its error where it is one."""
+    data = np.asarray(value.data, dtype=float)
+    texts = np.where(np.isfinite(data) & (data < 0), note, None).astype(object)
+    return Column(ref, texts, value.errors,
+                  template=f'IF({value_ref}="","",IF({value_ref}<0,"{note}",""))')
 
 
 def link(source: Column, ref: str, target: str | None = None) -> Column:
@@ -228,6 +251,7 @@ def _bridge(b: Block, i: dict[str, Column], lines: dict[str, Row], pv: Row,
                   lambda ref: link(i["options"], ref))
     after = add("after_options", AFTER_OPTIONS, "HK$ bn",
                 calc("STORY_EQUITY_AFTER_OPTIONS", equity, options))
+    b.rows[-1].cells["D"] = negative_note(f"D{after.ref[1:]}", after, after.ref)
     shares = add("shares", "Shares", "count", lambda ref: link(i["shares"], ref), "0")
     add("per_share", "Value per share (shares = 1: equity value after options)", "HK$ bn",
         calc("STORY_PER_SHARE", equity, options, shares))
@@ -283,11 +307,15 @@ def write_dcf(book: Book, plan: Plan) -> None:
     s.fit_width()
     s.ws.page_setup.paperSize = 8  # A3, as the wide table sheets
     s.ws.freeze_panes = "C6"
+    s.ws.print_title_rows = "1:3"   # the title, its note and the banner on every page
     s.widths(46, 12, 12, *([11] * 10), 12, 60)
     header_rows(s, "DCF", "The story DCF per company (years as columns, one formula per row) "
                 "and the market-implied story: the same block at the revenue growth (years "
                 "2-5) at which value equals the market value. Inputs: the Inputs sheet's "
-                "'Story inputs (DCF)'. All amounts HK$ bn.", plan)
+                "'Story inputs (DCF)'. All amounts HK$ bn.", plan,
+                ILLUSTRATIVE + "every story input but the base figures (revenue, losses, "
+                "cash, debt, failure) is an assumption (Inputs, 'Story inputs (DCF)'), and "
+                "the cash of MiniMax and Zhipu is illustrative.")
     s.blank_rows(TOP - 1 - s.rows)
     header = [s.text(h, HEADER) for h in ("Line", "Unit", "Base year",
                                           *(f"Year {t}" for t in range(1, 11)), "Terminal")]

@@ -23,6 +23,7 @@ from .common import (
     named,
     text_constant,
 )
+from .dcf import NEGATIVE_SHORT, negative_note
 from .inputs import company_inputs_link
 
 # ---- planning -----------------------------------------------------------------------
@@ -94,6 +95,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
 INTRINSIC = "Intrinsic equity value after options (DCF, failure-adjusted)"
 UPSIDE = "Upside (+) / downside (-) of intrinsic value against the market value"
 IMPLIED_GROWTH = "Market-implied revenue growth, years 2-5 (DCF)"
+INTRINSIC_NOTE = "Intrinsic value note"
 
 
 def add_intrinsic_columns(v: Layout, model: Model, dcf: list[Any]) -> None:
@@ -115,6 +117,8 @@ def add_intrinsic_columns(v: Layout, model: Model, dcf: list[Any]) -> None:
                          for x in items], dtype=np.float64)
         return Column("", data, errors, links=tuple(links))
 
-    v.add(INTRINSIC, "HK$ bn", BN, linked(lambda d: d.story.cell["after_options"]))
+    intrinsic = v.add(INTRINSIC, "HK$ bn", BN, linked(lambda d: d.story.cell["after_options"]))
     v.add(UPSIDE, "%", PCT, linked(lambda d: d.story.cell["upside"]))
+    v.add(INTRINSIC_NOTE, "note", TF, negative_note(v.next_ref(), intrinsic, intrinsic.ref,
+                                                    NEGATIVE_SHORT))
     v.add(IMPLIED_GROWTH, "% a year", PCT, linked(lambda d: d.implied_growth))
