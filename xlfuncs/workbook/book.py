@@ -52,6 +52,7 @@ MAX_TEXT = 32_767  # Excel's limit for one cell's text
 # the format LibreOffice itself gives a boolean: shown TRUE/FALSE in every program
 BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 FIT_ROWS = 400     # the rows whose labels size their columns (fit.py); tables go on below
+PAPER_A3 = 8       # Excel's paperSize code
 # A formula's cached value keeps 12 significant digits. numpy's last-bit results differ
 # between CPUs and builds; at 15 digits one in twenty of the workbook's values flips its
 # last digit under a 1-2 ulp change (measured on the article workbook), at 12 none does,
@@ -86,6 +87,7 @@ class Style:
     fill: str = "none"  # "none", "input", "header" or "setting"
     number_format: str = "General"
     wrap: bool = False
+    top: bool = False   # on the row's top line (a cell of a tall row; wrapped text always)
     quote_prefix: bool = False
 
 
@@ -125,8 +127,10 @@ class Sheet:
         self.book = book
         self.title = title
         self.ws = book.wb.create_sheet(title)
-        # print landscape (set now: write-only sheets stream it before the rows)
+        # print landscape, every sheet on one paper size: A3, which the wide tables need
+        # (set now: write-only sheets stream it before the rows)
         self.ws.page_setup.orientation = "landscape"
+        self.ws.page_setup.paperSize = PAPER_A3
         self.rows = 0
         self.xml: list[bytes] = []
         self.pending: dict[int, tuple[list[tuple[int, Cell]], float | None]] = {}
@@ -202,6 +206,14 @@ class Sheet:
     def widths(self, *widths: float) -> None:
         for index, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def with_thousands(number_format: str) -> str:
+    """A percentage format with its thousands separated (12,753.9%, as 1,499.1x is): every
+    percentage of the workbook shows so, whoever wrote its format."""
+    if number_format.endswith("%") and "," not in number_format:
+        return "#,##" + number_format
+    return number_format
 
 
 def _shown_as_boolean(style: Style, kinds: list[bytes]) -> Style:
@@ -305,9 +317,9 @@ class Book:
             cell.font = Font(color=style.color, bold=style.bold, italic=style.italic,
                              size=style.size)
             cell.fill = FILLS.get(style.fill, NO_FILL)
-            cell.number_format = style.number_format
-            if style.wrap:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.number_format = with_thousands(style.number_format)
+            if style.wrap or style.top:
+                cell.alignment = Alignment(wrap_text=style.wrap or None, vertical="top")
             if style.quote_prefix:
                 cell.quotePrefix = True
             array = self._styles[style] = cell._style

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from openpyxl.worksheet.pagebreak import Break
 
 from ...registry import entry
 from ...story import implied as story_implied
@@ -122,15 +123,16 @@ def _sum(ref: str, cells: list[Column], letters: str, row: int) -> Column:
 
 def plan_block(c: StoryCompany, title: str, top: int, growth: Column, market: Column,
                growth_label: str = "Revenue growth, years 2-5 (Inputs)") -> Block:
-    """One DCF block whose growth in years 2-5 is ``growth`` (placed at C{top+1})."""
+    """One DCF block whose growth in years 2-5 is ``growth``: its title at ``top``, the
+    header row below it, then the growth (at C{top+2}), the years and the lines."""
     b = Block(c, title, top)
     i = c.inputs
-    r = top + 1
+    r = top + 2
     b.rows.append(Row(growth_label, "% a year",
                       {BASE: Column(f"C{r}", growth.data, growth.errors, growth.template)},
                       "0.00%"))
     g25 = Column(f"$C${r}", growth.data, growth.errors)
-    r += 2  # the header row
+    r += 1  # the years
     years = {L: constant(f"{L}${r}", float(t)) for t, L in enumerate(YEARS, 1)}
     b.rows.append(Row("Year", "", {BASE: constant(f"C{r}", 0.0), **{
         L: Column(f"{L}{r}", years[L].data, years[L].errors) for L in YEARS}}, "0"))
@@ -305,7 +307,6 @@ def write_dcf(book: Book, plan: Plan) -> None:
     s = book.sheet("DCF")
     # layout first: write-only sheets stream <cols> and panes before the rows
     s.fit_width()
-    s.ws.page_setup.paperSize = 8  # A3, as the wide table sheets
     s.ws.freeze_panes = "C6"
     s.ws.print_title_rows = "1:3"   # the title, its note and the banner on every page
     s.widths(46, 12, 12, *([11] * 10), 12, 60)
@@ -322,9 +323,11 @@ def write_dcf(book: Book, plan: Plan) -> None:
     for company in plan.dcf or []:
         for b in (company.story, company.implied):
             assert s.rows + 1 == b.top, (s.rows, b.top)
+            if b.top > TOP:  # each block starts a printed page, under its title and header
+                s.ws.row_breaks.append(Break(id=s.rows))
             s.append([s.text(b.title, TITLE)])
-            _write_row(s, b.rows[0], b is company.implied, company)
             s.append(header)
+            _write_row(s, b.rows[0], b is company.implied, company)
             for row in b.rows[1:]:
                 _write_row(s, row, False, company)
             s.blank_rows(BLOCK_GAP)

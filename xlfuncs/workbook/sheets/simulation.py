@@ -18,6 +18,13 @@ from typing import Any
 
 import numpy as np
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import (
+    CharacterProperties,
+    Paragraph,
+    ParagraphProperties,
+    RichTextProperties,
+)
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break
 
@@ -36,7 +43,6 @@ from ..model import (
 from ..routes import for_route
 from .common import (
     ILLUSTRATIVE,
-    PCT_FORMATS,
     Plan,
     cell_column,
     header_rows,
@@ -53,8 +59,7 @@ STAT_LABELS = {"mean": "Mean", "p5": "5th percentile", "p25": "25th percentile",
                "p50": "Median", "p75": "75th percentile", "p95": "95th percentile",
                "P(value >= price)": "P(value >= market value)", "draws valued": "Draws valued"}
 DISTRIBUTIONS = '"uniform,triangular,normal,lognormal"'
-FORMATS = {spec.label: PCT_FORMATS.get(spec.number_format, spec.number_format)
-           for spec in STORY_INPUTS}
+FORMATS = {spec.label: spec.number_format for spec in STORY_INPUTS}   # as on Inputs
 WHY = {(label, name, params): why for label, name, params, why in STORY_DISTRIBUTIONS}
 
 
@@ -293,6 +298,10 @@ def _histogram(s: Sheet, sim: Simulated, market_row: int) -> None:
     for axis in (chart.x_axis, chart.y_axis):
         axis.delete = False  # openpyxl 3.1 hides axes unless told
     chart.x_axis.title = "Value per share (HK$ bn), lower end of each bin"
+    # the bins' labels turned, so that none breaks over two lines ('-' above '175')
+    chart.x_axis.txPr = RichText(bodyPr=RichTextProperties(rot=-2_700_000, vert="horz"),
+                                 p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties()),
+                                              endParaRPr=CharacterProperties())])
     # beside the bins' table, in the empty Source column: on the block's page, readable
     chart.height, chart.width = 11, 17
     s.ws.add_chart(chart, f"F{first - 1}")
