@@ -18,6 +18,7 @@ from xlfuncs.cli import main
 from xlfuncs.workbook import build, libreoffice, workbook_bytes
 from xlfuncs.workbook.carry import recorded_inputs
 
+from .test_build_cli import edit
 from .test_workbook_names import two_companies
 
 EDITS: dict[str, object] = {
@@ -116,13 +117,9 @@ def test_every_kind_of_input_is_carried(saver: str, tmp_path: Path,
 def test_values_that_break_the_rules_are_not_carried_and_said(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old = build(out=tmp_path / "old.xlsx").path
-    book = openpyxl.load_workbook(old)
-    for name, value in (("DCF_Zhipu_cost_of_capital", 5), ("DCF_MiniMax_shares", True),
-                        ("DCF_MiniMax_margin_next", dt.datetime(2026, 1, 1)),
-                        ("Simulation_Draws", 0), ("Simulation_Seed", 1.5)):
-        sheet, cell = where(book, name)
-        book[sheet][cell] = value
-    book.save(old)
+    edit(old, {"DCF_Zhipu_cost_of_capital": 5, "DCF_MiniMax_shares": True,
+               "DCF_MiniMax_margin_next": dt.datetime(2026, 1, 1), "Simulation_Draws": 0,
+               "Simulation_Seed": 1.5})
     out = tmp_path / "new.xlsx"
     assert main(["build", "--out", str(out), "--keep-inputs", str(old)]) == 0
     printed = capsys.readouterr().out.splitlines()
@@ -159,10 +156,7 @@ def test_story_inputs_follow_their_company_whatever_its_names_are_now(
     rebuilt without Acme they are DCF_Acme_mature_*: the value goes to Acme mature."""
     both = two_companies(tmp_path / "both.csv", ("Acme", "Acme mature"))
     old = build([both], tmp_path / "old.xlsx", article=False).path
-    book = openpyxl.load_workbook(old)
-    sheet, cell = where(book, "DCF_Acme_mature_2_growth_2_5")
-    book[sheet][cell] = 0.9
-    book.save(old)
+    edit(old, {"DCF_Acme_mature_2_growth_2_5": 0.9})
     alone = tmp_path / "alone.csv"
     alone.write_text("\n".join(line for line in both.read_text().splitlines()
                                if not line.startswith("Acme,")) + "\n")
@@ -177,10 +171,7 @@ def test_story_inputs_of_a_company_without_a_dcf_block_are_said_not_carried(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     both = two_companies(tmp_path / "both.csv", ("Acme", "Zeta"))
     old = build([both], tmp_path / "old.xlsx", article=False).path
-    book = openpyxl.load_workbook(old)
-    sheet, cell = where(book, "DCF_Zeta_options")
-    book[sheet][cell] = 3.0
-    book.save(old)
+    edit(old, {"DCF_Zeta_options": 3.0})
     no_revenue = tmp_path / "no_revenue.csv"   # Zeta without a revenue: no DCF block
     no_revenue.write_text("\n".join(line for line in both.read_text().splitlines()
                                     if not line.startswith("Zeta,revenue")) + "\n")
