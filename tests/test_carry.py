@@ -248,3 +248,14 @@ def test_a_value_in_an_input_that_is_no_more_is_said(tmp_path: Path,
                  str(old)]) == 0
     assert "  not carried: Company_Distress (1 typed) (distress proceeds are no input now" \
         in capsys.readouterr().out
+
+
+def test_a_build_without_story_companies_has_nothing_to_say(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    solo = tmp_path / "solo.csv"
+    solo.write_text("company,metric,value,unit,currency,period_start,period_end,as_of,"
+                    "qualifier,source\nSolo,market_value,5,bn,HKD,,,2026-02-24,=,x\n")
+    old = build([solo], tmp_path / "old.xlsx", article=False).path
+    assert main(["build", "--data", str(solo), "--no-article", "--out",
+                 str(tmp_path / "new.xlsx"), "--keep-inputs", str(old)]) == 0
+    assert "not carried" not in capsys.readouterr().out

@@ -36,6 +36,9 @@ DRIVER_COLUMNS = 5         # label, distribution, three parameters
 
 
 def carry_story(c: _Carrier) -> None:
+    names = c.book.defined_names
+    if "Story_Inputs" not in names and not any(n.startswith("DCF_") for n in names):
+        return   # a build without story companies (or before the DCF): nothing to carry
     area = c.area("Story_Inputs")
     if area is None:
         return
