@@ -259,3 +259,30 @@ def test_a_build_without_story_companies_has_nothing_to_say(
     assert main(["build", "--data", str(solo), "--no-article", "--out",
                  str(tmp_path / "new.xlsx"), "--keep-inputs", str(old)]) == 0
     assert "not carried" not in capsys.readouterr().out
+
+
+def test_story_names_pointing_elsewhere_are_refused_and_said(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The old workbook's names are not trusted: a story block of a whole sheet, or a row
+    of company names that is not over the block, carries nothing and says why."""
+    from .test_build_cli import with_defined_names
+
+    old = edited(build(out=tmp_path / "old.xlsx").path, {"DCF_MiniMax_growth_2_5": 0.8})
+    book = openpyxl.load_workbook(old)
+    block = book.defined_names["Story_Inputs"].attr_text
+    for texts, said in (
+            ({"Story_Inputs": "Inputs!$A$1:$XFD$1048576"},
+             "Story_Inputs (its name refers to 1,048,576 x 16,384 cells; at most 100 x 101 "
+             "are read)"),
+            ({"Story_Companies": block.replace("$B$", "$C$")},
+             "Story_Companies (its name does not refer to the row of company names over "
+             "Story_Inputs' columns)"),
+            ({"Simulation_Drivers": "Simulation!$A$8:$E$9"},
+             "Simulation_Drivers (its name refers to 2 x 5 cells; this build's table has 6 x "
+             "5)")):
+        hostile = with_defined_names(old, tmp_path / "hostile.xlsx", texts)
+        assert main(["build", "--out", str(tmp_path / "new.xlsx"), "--keep-inputs",
+                     str(hostile), "--force"]) == 0
+        printed = capsys.readouterr().out
+        assert f"  not carried: {said}" in printed, printed
+        assert ("DCF_MiniMax_growth_2_5" in printed) == ("Simulation" in said)
