@@ -51,9 +51,9 @@ def content_box(pdf: Path, page: int) -> tuple[int, int, int, int]:
 
 
 def sheet_pages(pdf: Path, pages: int) -> dict[str, list[int]]:
-    """The printed pages of each sheet: a page starting with a sheet's title (its print
-    titles repeat it) and the pages after it that start with no title (a sheet without
-    print titles, such as DCF)."""
+    """The printed pages of each sheet: every page starts with its sheet's title (repeated
+    by the print titles, or by column A on a wide table's pages across; tests/test_render.py
+    checks it); a page that starts with none is counted with the sheet before it."""
     found: dict[str, list[int]] = {}
     current = None
     for page in range(1, pages + 1):
@@ -81,6 +81,12 @@ def main() -> int:
         for title, base in PICTURES.items():
             if title not in printed:
                 raise LookupError(f"no page starts with {title}")
+            # a page the sheet no longer prints: its old picture goes
+            for stale in DOCS.glob(f"{base}-*.png"):
+                number = stale.stem.removeprefix(f"{base}-")
+                if number.isdigit() and int(number) > len(printed[title]):
+                    stale.unlink()
+                    print(f"removed docs/{stale.name}")
             for k, page in enumerate(printed[title], start=1):
                 name = base if k == 1 else f"{base}-{k}"
                 x, y, w, h = content_box(pdf, page)

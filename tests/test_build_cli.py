@@ -46,9 +46,9 @@ def place(path: Path, content: bytes) -> Path:
 
 
 def run(*args: str, env: dict[str, str] | None = None, prefix: tuple[str, ...] = (),
-        **kwargs: object) -> subprocess.CompletedProcess[str]:
+        cwd: Path = ROOT, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*prefix, *CLI, *args], capture_output=True, text=True,
-                          check=False, cwd=ROOT, env={**os.environ, **(env or {})},
+                          check=False, cwd=cwd, env={**os.environ, **(env or {})},
                           timeout=300, **kwargs)  # type: ignore[call-overload]
 
 
@@ -314,7 +314,7 @@ def test_carried_values_obey_the_inputs_rules(tmp_path: Path, fresh: bytes,
     rows = {inputs.cell(r, 1).value: r for r in range(1, inputs.max_row + 1)}
     inputs.cell(rows["MiniMax"], 2).value = -3           # cash
     inputs.cell(rows["Zhipu"], 3).value = True           # cash date
-    inputs.cell(rows["Zhipu"], 4).value = dt.datetime(2026, 3, 1)  # distress proceeds
+    inputs.cell(rows["Zhipu"], 4).value = dt.datetime(2026, 3, 1)  # debt
     inputs.cell(rows["Zhipu"], 2).value = 6.5            # a good one
     sheet, where = named_cell(book, "Grid_Years")
     book[sheet][where.split(":")[0]].value = 0
@@ -336,7 +336,7 @@ def test_carried_values_obey_the_inputs_rules(tmp_path: Path, fresh: bytes,
             "MiniMax cash = -3 (rule: a number from 0 to 1e+07)",
             "Zhipu cash_as_of = TRUE (TRUE/FALSE is not a number; rule: a date (yyyy-mm-dd) "
             "after 1900-03-01)",
-            "Zhipu distress = 2026-03-01 (a date, not a number; rule: a number from 0 to "
+            "Zhipu debt = 2026-03-01 (a date, not a number; rule: a number from 0 to "
             "1e+07)",
             "Grid_Years = 0 (rule: a number from 0.5 to 50)"):
         assert f"  not carried: {expected}" in printed, (expected, printed)
@@ -438,3 +438,43 @@ def test_an_older_default_is_not_mistaken_for_a_choice(tmp_path: Path, fresh: by
     monkeypatch.setattr(model, "ASSUMPTIONS", newer)
     report = build(out=target)
     assert report.carried == [] and named_value(target, "USD_CNY") == 7.0
+
+
+# ---- --out: links followed, names that are not .xlsx refused ---------------------------
+
+
+def test_a_symbolic_link_is_followed_and_its_target_replaced(tmp_path: Path,
+                                                             fresh: bytes) -> None:
+    real = place(tmp_path / "shared" / "book.xlsx", fresh)
+    link = tmp_path / "mine.xlsx"
+    link.symlink_to(real)
+    edit(real, {"USD_HKD": 7.82})   # so the rebuild differs: kept through the link
+    result = run("build", "--out", str(link), "--keep-inputs", str(link))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"wrote {real} (through the link {link})" in result.stdout
+    assert link.is_symlink() and link.resolve() == real       # still a link, to the file
+    assert named_value(real, "USD_HKD") == 7.82 and not edited_since_built(real)
+    assert (tmp_path / "shared" / "book.backup.xlsx").exists()   # beside the real file
+    dangling = tmp_path / "new.xlsx"
+    dangling.symlink_to(tmp_path / "shared" / "created.xlsx")
+    assert run("build", "--out", str(dangling)).returncode == 0
+    assert dangling.is_symlink() and (tmp_path / "shared" / "created.xlsx").read_bytes() \
+        == fresh
+    loop = tmp_path / "loop.xlsx"
+    loop.symlink_to(tmp_path / "loop2.xlsx")
+    (tmp_path / "loop2.xlsx").symlink_to(loop)
+    assert_refused(run("build", "--out", str(loop)), str(loop), "never reaches a file")
+
+
+@pytest.mark.parametrize("name, said", [("book.xlsm", "'.xlsm'"), ("book.csv", "'.csv'"),
+                                        ("book", "no extension"), ("-", "standard output")])
+def test_a_name_that_is_not_xlsx_is_refused_in_one_line(tmp_path: Path, name: str,
+                                                        said: str) -> None:
+    result = run("build", "--out", name, cwd=tmp_path)
+    assert_refused(result, said)
+    assert list(tmp_path.iterdir()) == [] and result.stdout == ""
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(tmp_path / "notes.txt")
+    assert_refused(run("build", "--out", str(link)), f"a link to {tmp_path / 'notes.txt'}",
+                   "'.txt'")
+    assert not (tmp_path / "notes.txt").exists()

@@ -8,6 +8,7 @@ Needs LibreOffice and poppler (pdftoppm, pdftotext): skipped without them, faile
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -178,13 +179,85 @@ def test_every_label_prints_whole(rendered: Rendered) -> None:
 
 
 def test_each_sheet_s_title_and_note_print_whole(rendered: Rendered) -> None:
-    """A sheet's note spills right from A2 (nothing beside it): past the first printed
-    page's edge its end is lost, since the next page repeats column A, not the spill."""
+    """A sheet's title and note (row 1, row 2) are printed, and no printed word anywhere is
+    cut: its last third has ink. (The PDF's text keeps what LibreOffice clips, so only the
+    picture shows a note that spilled from a repeated column A and was cut at its edge.)"""
     joined = squeeze("".join(rendered.pages))
     book = openpyxl.load_workbook(rendered.workbook)
-    cut = [f"{ws.title}!A{row}" for ws in book.worksheets for row in (1, 2)
-           if isinstance(ws[f"A{row}"].value, str) and squeeze(ws[f"A{row}"].value) not in joined]
-    assert not cut, cut
+    missing = [f"{ws.title}!{cell.coordinate}" for ws in book.worksheets for row in (1, 2)
+               for cell in ws[row][:2] if isinstance(cell.value, str)
+               and cell.data_type != "f" and squeeze(cell.value) not in joined]
+    assert not missing, missing
+    cut = []
+    for page in range(1, len(rendered.pages) + 1):
+        ink = page_gray(rendered.pdf, page)
+        scale = INK_DPI / 72
+        for x0, y0, x1, y1, word in page_words(rendered.pdf, page):
+            if sum(ch.isalnum() for ch in word) < 3:
+                continue   # a stroke or two: too thin to judge
+            last_third = ink[int(y0 * scale):int(np.ceil(y1 * scale)),
+                             int((x0 + (x1 - x0) * 2 / 3) * scale):int(np.ceil(x1 * scale))]
+            if last_third.size == 0 or last_third.min() >= INK:
+                cut.append(f"page {page}: {word}")
+    assert not cut, "words printed cut (clipped):\n" + "\n".join(cut[:30])
+
+
+INK_DPI = 150
+INK = 215   # darker than any fill of the workbook (header blue, input yellow, lavender)
+
+
+def page_words(pdf: Path, page: int) -> list[tuple[float, float, float, float, str]]:
+    """Each word of a page and its box, in points (pdftotext -bbox)."""
+    found = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf),
+                            "-"], capture_output=True, text=True, check=True).stdout
+    return [(float(a), float(b), float(c), float(d), html.unescape(w)) for a, b, c, d, w in
+            re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                       r'yMax="([\d.]+)">([^<]*)</word>', found)]
+
+
+def page_gray(pdf: Path, page: int) -> np.ndarray:
+    raw = subprocess.run(["pdftoppm", "-r", str(INK_DPI), "-gray", "-f", str(page), "-l",
+                          str(page), str(pdf)], capture_output=True, check=True).stdout
+    width, height = map(int, raw.split(maxsplit=4)[1:3])
+    return np.frombuffer(raw[-width * height:], np.uint8).reshape(height, width)
+
+
+# ---- every printed page of a table starts with its header rows ----------------------------
+
+def layout_lines(pdf: Path, page: int) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(pdf),
+                           "-"], capture_output=True, text=True, check=True).stdout
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def test_every_printed_page_starts_with_its_sheet_s_title_and_header_rows(
+        rendered: Rendered) -> None:
+    """Each page: the sheet's title first (repeated by the print titles or column A), then,
+    under the title rows, the table's header (Valuation, Burn, Facts: the Company row; DCF:
+    a block's title and its Line row; Simulation: the settings or a company's block):
+    never a row cut from the table above it, as DCF's 'Present value of FCFF' once was."""
+    book = openpyxl.load_workbook(rendered.workbook)
+    titles = sorted(((ws["A1"].value, ws) for ws in book.worksheets), key=lambda t: -len(t[0]))
+    pages: dict[str, list[list[str]]] = {}
+    for page in range(1, len(rendered.pages) + 1):
+        lines = layout_lines(rendered.pdf, page)
+        ws = next((w for t, w in titles if lines and lines[0].startswith(t)), None)
+        assert ws is not None, f"page {page} starts with no sheet's title: {lines[:2]}"
+        above = [squeeze(str(c.value))[:40] for row in (2, 3) for c in ws[row][:2]
+                 if isinstance(c.value, str)]
+        under = [line for line in lines[1:] if squeeze(line)[:40] not in above]
+        pages.setdefault(ws.title, []).append(under)
+    wrong = []
+    for sheet, starts in (("Valuation", ("Company",)), ("Burn", ("Company",)),
+                          ("Facts", ("Company",)), ("Simulation", ("Settings", "MiniMax:",
+                                                                   "Zhipu:"))):
+        wrong += [f"{sheet} page {k}: {under[:1]}" for k, under in enumerate(pages[sheet], 1)
+                  if not under or not under[0].startswith(starts)]
+    assert len(pages["Valuation"]) > 1 and len(pages["DCF"]) == 4
+    for k, under in enumerate(pages["DCF"], 1):   # one block a page, under its header
+        if not (len(under) > 1 and ": the " in under[0] and under[1].startswith("Line")):
+            wrong.append(f"DCF page {k}: {under[:2]}")
+    assert not wrong, wrong
 
 class SheetTables(HTMLParser):
     """LibreOffice's HTML export, as shown on screen: one table a sheet, the cells' text."""
@@ -241,3 +314,32 @@ def test_booleans_read_true_or_false_where_libreoffice_keeps_the_cached_values(
                     if text != str(cell.value).upper():
                         wrong.append(f"{ws.title}!{cell.coordinate}: {text!r}")
     assert seen >= 10 and not wrong, wrong[:10]
+
+
+# ---- formats as printed ------------------------------------------------------------------
+
+def test_numbers_print_in_one_style(rendered: Rendered) -> None:
+    """Thousands separated in percentages as in multiples; the Simulation's drivers as the
+    Inputs show them; figures in billions to their digits; bins without '-0'."""
+    text = "\n".join(rendered.pages)
+    assert "12,753.9%" in text and "1,499.1x" in text     # Zhipu's premium and P/S
+    assert "60.0%" in text.split("Settings (build-time")[1].split("Draws")[0]
+    assert "1,000 bn" in text and not re.search(r"\d,\d{3}\.0000 bn", text)
+    assert not re.search(r"(?<![\d.])-0(\.0+)? to ", text)
+    book = openpyxl.load_workbook(rendered.workbook)
+    percent = {c.number_format for ws in book.worksheets for row in ws.iter_rows()
+               for c in row if "%" in c.number_format}
+    assert percent and all(f.startswith("#,##") for f in percent), percent
+    assert {int(ws.page_setup.paperSize) for ws in book.worksheets} == {8}   # A3, each sheet
+
+
+def test_the_cells_of_a_tall_row_share_its_top_line(rendered: Rendered) -> None:
+    """A row made tall for wrapped text (Functions, Facts) puts every cell on its top line:
+    a short cell left at the bottom reads as part of the row below."""
+    book = openpyxl.load_workbook(rendered.workbook)
+    low = [f"{ws.title}!{c.coordinate}" for ws in book.worksheets
+           for number, dimension in ws.row_dimensions.items() if dimension.customHeight
+           for c in ws[number] if c.value is not None and c.alignment.vertical != "top"]
+    tall = sum(1 for ws in book.worksheets for d in ws.row_dimensions.values()
+               if d.customHeight)
+    assert tall > 10 and not low, low[:10]

@@ -85,7 +85,7 @@ def test_scenario_path_and_company_card_worked_by_hand(cached: openpyxl.Workbook
     assert card["Years to reach target multiple"] == pytest.approx(15.7027, abs=1e-4)
     # failure now adjusts the intrinsic (DCF) value, not the market value; its upside
     # against the market value is intrinsic / 323.2 - 1 (the DCF itself: test_workbook_dcf)
-    intrinsic = card["Intrinsic equity value (DCF, failure-adjusted)"]
+    intrinsic = card["Intrinsic equity value after options (DCF, failure-adjusted)"]
     assert intrinsic < 0  # the illustrative story is worth less than nothing
     assert card["Upside (+) / downside (-) of intrinsic value against the market value"] == \
         pytest.approx(intrinsic / 323.2 - 1, rel=1e-9)

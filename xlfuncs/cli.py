@@ -112,7 +112,7 @@ def _stopped_by_signals() -> Iterator[None]:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .workbook import DEFAULT_OUT, build
+    from .workbook import build, default_out
 
     live = sys.stderr.isatty()
 
@@ -123,9 +123,9 @@ def _build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         with _stopped_by_signals():
-            report = build(args.data, args.out or DEFAULT_OUT, args.keep_inputs, args.force,
-                           progress, reset_inputs=args.reset_inputs,
-                           article=False if args.no_article else None)
+            report = build(args.data, args.out or default_out(args.live), args.keep_inputs,
+                           args.force, progress, reset_inputs=args.reset_inputs,
+                           article=False if args.no_article else None, live=args.live)
     finally:
         if live:
             print("\r\033[K", end="", file=sys.stderr)
@@ -133,7 +133,8 @@ def _build(args: argparse.Namespace) -> int:
     status = "pass" if report.checks_ok is True else "FAIL"
     if report.backup is not None:
         print(f"copied the edited {report.path} to {report.backup}")
-    print(f"wrote {report.path} ({report.size / 1024:,.0f} KiB): {report.companies:,} "
+    through = "" if report.link is None else f" (through the link {report.link})"
+    print(f"wrote {report.path}{through} ({report.size / 1024:,.0f} KiB): {report.companies:,} "
           f"companies, {report.facts:,} facts, checks {status}, {seconds:.2f} s")
     for line in report.carried:
         print(f"  kept input {line}")
@@ -195,7 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="write the valuation workbook")
     _data_options(build)
-    build.add_argument("--out", help="where to write (default: workbooks/llm_valuation.xlsx)")
+    build.add_argument("--out", help="where to write, a name ending in .xlsx (default: "
+                                     "workbooks/llm_valuation.xlsx; with --live ROUTE, "
+                                     "workbooks/llm_valuation_ROUTE.xlsx)")
+    build.add_argument("--live", choices=("server", "lite", "classic"),
+                       help="also write Live cells that call the add-in, named as this route "
+                            "registers them (server: =XLFUNCS.VAL_PS; lite, classic: "
+                            "=VAL_PS); without it the workbook calls no add-in function")
     carry = build.add_mutually_exclusive_group()
     carry.add_argument("--keep-inputs", metavar="OLD.xlsx",
                        help="carry the input cells a colleague changed in OLD.xlsx (OLD.xlsx "

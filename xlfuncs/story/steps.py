@@ -231,6 +231,17 @@ def story_equity(operating_value, cash, debt, minority, non_operating):
     return operating_value - debt - minority + cash + non_operating
 
 
+@metric()
+def story_equity_after_options(equity, options):
+    """Equity value left to the shareholders: equity value - value of employee options.
+    Value per share divides it by the shares; the market value is compared with it.
+
+    >>> story_equity_after_options(845, 45)
+    800.0
+    """
+    return equity - options
+
+
 @metric(Guard(NUM, "shares must be greater than zero", lambda e, o, s: s <= 0))
 def story_per_share(equity, options, shares):
     """Value per share: (equity - value of options) / shares.

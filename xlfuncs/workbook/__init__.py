@@ -22,6 +22,7 @@ from ..errors import XlfuncsError
 from .book import _PLACEHOLDER, Book, SaveError, atomic_write
 from .carry import CHOSEN_INPUTS, carry_inputs, chosen_record, recorded_inputs
 from .model import Model, build_model
+from .routes import ROUTES, Route
 from .safety import UnsafeWorkbookError, check_zip, edited_since_built
 from .sheets import (
     Plan,
@@ -48,8 +49,14 @@ from .sheets import (
     write_table_sheet,
     write_year_series,
 )
+from .story_carry import STORY
 
 DEFAULT_OUT = Path("workbooks") / "llm_valuation.xlsx"
+
+
+def default_out(live: str | None = None) -> Path:
+    """Where a build goes unless told: a route's build beside the shared workbook."""
+    return DEFAULT_OUT if live is None else DEFAULT_OUT.with_name(f"llm_valuation_{live}.xlsx")
 SHEETS = ("About", "Inputs", "Facts", "Valuation", "DCF", "Simulation",
           "Burn", "Scenarios", "Company card",
           "Charts", "Checks", "Functions")
@@ -74,6 +81,7 @@ class BuildReport:
     not_carried: list[str] = field(default_factory=list)
     carried_from: Path | None = None   # the target itself, when its inputs were kept
     backup: Path | None = None         # where the edited target was copied first
+    link: Path | None = None           # the --out given, when it is a link to ``path``
 
 
 def _no_progress(message: str) -> None:
@@ -82,15 +90,15 @@ def _no_progress(message: str) -> None:
 
 def workbook_bytes(data: DataPaths = None, keep_inputs: str | Path | None = None,
                    progress: Callable[[str], None] = _no_progress,
-                   article: bool | None = None) -> bytes:
+                   article: bool | None = None, live: str | None = None) -> bytes:
     """The workbook file's bytes (see :func:`build`)."""
     sources = [] if keep_inputs is None else [(Path(keep_inputs), False)]
-    return _render(data, sources, progress, article)[0]
+    return _render(data, sources, progress, article, live)[0]
 
 
 def _render(data: DataPaths, sources: list[tuple[Path, bool]],
             progress: Callable[[str], None],
-            article: bool | None = None) -> tuple[bytes, Model, Any]:
+            article: bool | None = None, live: str | None = None) -> tuple[bytes, Model, Any]:
     facts = load_facts(data, article)
     model = build_model(facts)
     for old, recorded_only in sources:
@@ -99,8 +107,9 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     in_bn = layout_facts(model)
     china = _china_market(model)
     valuation = plan_valuation(model, china)
-    plan = Plan(model, facts.attrs["layers"])
+    plan = Plan(model, facts.attrs["layers"], live=_route(live))
     plan.story = plan_story_inputs(model, valuation)
+    _no_story_block(model, plan.story)
     plan.dcf = plan_dcf(plan, plan.story, valuation)
     add_intrinsic_columns(valuation, model, plan.dcf)
     burn = plan_burn(model, valuation)
@@ -135,6 +144,29 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     return book.to_bytes(), model, plan.checks_ok
 
 
+def _no_story_block(model: Model, story: Any) -> None:
+    """Story inputs carried for a company this build gives no DCF block: said, not lost
+    silently (a block needs a market value and a revenue run-rate; at most 25)."""
+    valued = {c.name for c in story.companies}
+    for company in sorted(set(model.story_inputs) - valued):
+        labels = ", ".join(sorted(model.story_inputs.pop(company)))
+        model.not_carried.append(f"{company} story inputs {labels} (no DCF block for it in "
+                                 "this build: it needs a market value and a revenue "
+                                 "run-rate, and at most 25 companies get one)")
+        kept = [k for k, key in enumerate(model.chosen)   # carry() appends to both lists
+                if not key.startswith(f"{STORY}{company}:")]
+        model.carried[:] = [model.carried[k] for k in kept]
+        model.chosen[:] = [model.chosen[k] for k in kept]
+
+
+def _route(live: str | None) -> Route | None:
+    if live is None:
+        return None
+    if live not in ROUTES:
+        raise XlfuncsError(f"--live {live}: not a route; one of {', '.join(ROUTES)}")
+    return ROUTES[live]
+
+
 def _china_market(model: Model) -> Any:
     from .columns import values
     from .sheets import facts_ref
@@ -149,7 +181,8 @@ def _china_market(model: Model) -> Any:
 def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
           keep_inputs: str | Path | None = None, force: bool = False,
           progress: Callable[[str], None] = _no_progress,
-          reset_inputs: bool = False, article: bool | None = None) -> BuildReport:
+          reset_inputs: bool = False, article: bool | None = None,
+          live: str | None = None) -> BuildReport:
     """Write the workbook from the article's facts, with any files of ``data`` layered
     over them (``article=False``: from ``data`` alone), to ``out``.
 
@@ -159,9 +192,12 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
     carries the input cells of an older copy into the new one. Rebuilding over an unedited
     build carries the inputs it had carried (unless ``reset_inputs``). The save is atomic:
     the target is either the old file or the complete new one.
+
+    ``live``: a route (``server``, ``lite``, ``classic``): the workbook also has Live cells
+    that call the add-in under that route's names (the shared workbook has none).
     """
-    target = Path(out)
-    check_target(target)
+    given = Path(out)
+    target = check_target(given)   # a link's target: written in place of the link's name
     keep = None if keep_inputs is None else Path(keep_inputs)
     if keep is not None:
         check_zip(keep)  # a missing or non-workbook file is refused before any work
@@ -174,7 +210,7 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
         except UnsafeWorkbookError:
             if not force:
                 raise TargetEditedError(
-                    f"{target}: not a workbook xlfuncs built; choose another --out, or add "
+                    f"{given}: not a workbook xlfuncs built; choose another --out, or add "
                     "--force to overwrite it") from None
             edited = True
         if edited and not force and not from_itself:
@@ -182,10 +218,11 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
             advice = " ".join(["xlfuncs build", *(f"--data {shlex.quote(str(d))}"
                                                   for d in layers),
                                *(["--no-article"] if article is False else []),
-                               f"--out {shlex.quote(str(target))}",
-                               f"--keep-inputs {shlex.quote(str(target))}"])
+                               *([f"--live {live}"] if live else []),
+                               f"--out {shlex.quote(str(given))}",
+                               f"--keep-inputs {shlex.quote(str(given))}"])
             raise TargetEditedError(
-                f"{target} was changed since xlfuncs built it: `{advice}` rebuilds it with "
+                f"{given} was changed since xlfuncs built it: `{advice}` rebuilds it with "
                 f"its inputs (the edited file is first copied to {backup_path(target).name}),"
                 " or add --force to overwrite it, edits lost")
         if not edited and not reset_inputs and not from_itself and recorded_inputs(
@@ -194,18 +231,33 @@ def build(data: DataPaths = None, out: str | Path = DEFAULT_OUT,
     carried_from = target if sources else None
     if keep is not None:
         sources.append((keep, False))
-    content, model, checks_ok = _render(data, sources, progress, article)
+    content, model, checks_ok = _render(data, sources, progress, article, live)
     backup = backup_copy(target) if edited and from_itself and not force else None
     atomic_write(target, content)
     return BuildReport(target, len(model.companies), len(model.facts), checks_ok,
-                       model.carried, len(content), model.not_carried, carried_from, backup)
+                       model.carried, len(content), model.not_carried, carried_from, backup,
+                       given if given != target else None)
 
 
-def check_target(target: Path) -> None:
-    """Refuse, before any work, a target that can never be written as a workbook."""
+def check_target(given: Path) -> Path:
+    """The file to write for ``--out given``: a symbolic link's target (the link stays, and
+    its target is replaced atomically, as any target is). Refused, before any work: a
+    name not ending in .xlsx (the file is an .xlsx workbook, whatever it is called), a
+    link loop, a folder, a device, a path under a file."""
+    if str(given) == "-":
+        raise OutputPathError("-: xlfuncs writes a workbook file, not standard output; give "
+                              "--out a name ending in .xlsx")
+    target = given
+    if given.is_symlink():
+        try:
+            target = given.resolve()
+        except (OSError, RuntimeError):   # RuntimeError: Python 3.11's symlink loop
+            raise OutputPathError(f"{given}: a symbolic link that never reaches a file (a "
+                                  "loop); give another --out") from None
     if target.is_dir():
         raise OutputPathError(f"{target}: is a folder; give a file name, e.g. --out "
                               f"{target / DEFAULT_OUT.name}")
+    _check_suffix(given, target)
     if target.exists() and not target.is_file():
         raise OutputPathError(f"{target}: not a regular file (a device, pipe or socket); "
                               "refused")
@@ -215,6 +267,16 @@ def check_target(target: Path) -> None:
                 raise OutputPathError(f"{target}: cannot be written, {parent} is a file, "
                                       "not a folder")
             break
+    return target
+
+
+def _check_suffix(given: Path, target: Path) -> None:
+    for name, shown in ((given, str(given)), (target, f"{given} (a link to {target})")):
+        if name.suffix.lower() != ".xlsx":
+            what = f"'{name.suffix}'" if name.suffix else "no extension"
+            raise OutputPathError(f"{shown}: not written: xlfuncs writes an Excel workbook "
+                                  f"(.xlsx), and this name has {what}; give a name ending in "
+                                  ".xlsx")
 
 
 def backup_path(target: Path) -> Path:

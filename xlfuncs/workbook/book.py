@@ -52,6 +52,7 @@ MAX_TEXT = 32_767  # Excel's limit for one cell's text
 # the format LibreOffice itself gives a boolean: shown TRUE/FALSE in every program
 BOOLEAN_FORMAT = '"TRUE";"TRUE";"FALSE"'
 FIT_ROWS = 400     # the rows whose labels size their columns (fit.py); tables go on below
+PAPER_A3 = 8       # Excel's paperSize code
 # A formula's cached value keeps 12 significant digits. numpy's last-bit results differ
 # between CPUs and builds; at 15 digits one in twenty of the workbook's values flips its
 # last digit under a 1-2 ulp change (measured on the article workbook), at 12 none does,
@@ -63,11 +64,16 @@ CACHED_DIGITS = 12
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMULA_TRIGGERS = ("=", "+", "-", "@")
 
-# The modelling-standard colours: inputs blue on pale yellow, formulas black, links green.
+# The modelling-standard colours: inputs blue on pale yellow, formulas black, links green;
+# build-time settings (read when the workbook is rebuilt, not by a formula) purple on
+# lavender, so that nobody takes them for inputs a formula reads.
 BLUE, BLACK, GREEN, GREY = "0000FF", "000000", "008000", "808080"
+PURPLE, DARK_ORANGE = "7030A0", "C55A11"
 INPUT_FILL = PatternFill("solid", fgColor="FFFFCC")
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+SETTING_FILL = PatternFill("solid", fgColor="EDE7F6")
 NO_FILL = PatternFill(fill_type=None)
+FILLS = {"input": INPUT_FILL, "header": HEADER_FILL, "setting": SETTING_FILL}
 
 
 @dataclass(frozen=True)
@@ -78,13 +84,17 @@ class Style:
     bold: bool = False
     italic: bool = False
     size: float = 11
-    fill: str = "none"  # "none", "input" or "header"
+    fill: str = "none"  # "none", "input", "header" or "setting"
     number_format: str = "General"
     wrap: bool = False
+    top: bool = False   # on the row's top line (a cell of a tall row; wrapped text always)
     quote_prefix: bool = False
 
 
 INPUT = Style(color=BLUE, fill="input")
+SETTING = Style(color=PURPLE, fill="setting")
+DATA = Style()   # a figure from the data files: typed there, not here (Facts)
+BANNER = Style(color=DARK_ORANGE, bold=True, size=12)
 FORMULA = Style()
 LINK = Style(color=GREEN)
 HEADER = Style(bold=True, fill="header", wrap=True)
@@ -117,8 +127,10 @@ class Sheet:
         self.book = book
         self.title = title
         self.ws = book.wb.create_sheet(title)
-        # print landscape (set now: write-only sheets stream it before the rows)
+        # print landscape, every sheet on one paper size: A3, which the wide tables need
+        # (set now: write-only sheets stream it before the rows)
         self.ws.page_setup.orientation = "landscape"
+        self.ws.page_setup.paperSize = PAPER_A3
         self.rows = 0
         self.xml: list[bytes] = []
         self.pending: dict[int, tuple[list[tuple[int, Cell]], float | None]] = {}
@@ -196,6 +208,14 @@ class Sheet:
             self.ws.column_dimensions[get_column_letter(index)].width = width
 
 
+def with_thousands(number_format: str) -> str:
+    """A percentage format with its thousands separated (12,753.9%, as 1,499.1x is): every
+    percentage of the workbook shows so, whoever wrote its format."""
+    if number_format.endswith("%") and "," not in number_format:
+        return "#,##" + number_format
+    return number_format
+
+
 def _shown_as_boolean(style: Style, kinds: list[bytes]) -> Style:
     """The style with LibreOffice's TRUE/FALSE format when a cached value is a boolean:
     LibreOffice shows a cached boolean as 1/0 unless its format says TRUE/FALSE."""
@@ -266,6 +286,7 @@ class Book:
         self._probe = self.wb.create_sheet("_styles")  # a scratch sheet to build styles on
         self.wb.calculation = CalcProperties(fullCalcOnLoad=True)
         self.wb.custom_doc_props.append(StringProperty(name=FINGERPRINT, value=_PLACEHOLDER))
+        self._names: dict[str, str] = {}   # casefolded name -> the name as defined
 
     def sheet(self, title: str) -> Sheet:
         sheet = Sheet(self, title)
@@ -295,10 +316,10 @@ class Book:
             cell = WriteOnlyCell(self._probe)
             cell.font = Font(color=style.color, bold=style.bold, italic=style.italic,
                              size=style.size)
-            cell.fill = {"input": INPUT_FILL, "header": HEADER_FILL}.get(style.fill, NO_FILL)
-            cell.number_format = style.number_format
-            if style.wrap:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.fill = FILLS.get(style.fill, NO_FILL)
+            cell.number_format = with_thousands(style.number_format)
+            if style.wrap or style.top:
+                cell.alignment = Alignment(wrap_text=style.wrap or None, vertical="top")
             if style.quote_prefix:
                 cell.quotePrefix = True
             array = self._styles[style] = cell._style
@@ -309,6 +330,13 @@ class Book:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,254}", name) or re.fullmatch(
                 r"[A-Za-z]{1,3}[0-9]+", name):
             raise ValueError(f"'{name}' is not a valid Excel name")
+        # Excel reads names without case: a second definition would silently repoint the
+        # first one's formulas, so it is a bug of the caller, refused
+        earlier = self._names.get(name.casefold())
+        if earlier is not None:
+            raise ValueError(f"'{name}' is already defined (as '{earlier}'); Excel reads "
+                             "names without case")
+        self._names[name.casefold()] = name
         self.wb.defined_names[name] = DefinedName(name, attr_text=target)
 
     def to_bytes(self) -> bytes:

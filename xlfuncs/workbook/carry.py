@@ -25,13 +25,12 @@ from typing import Any
 
 from openpyxl.utils import column_index_from_string
 
-from ..inputs import date_to_serial
+from ..inputs import date_to_serial, serial_to_date
 from .model import (
     ASSUMPTIONS,
     CASH_DATE_RULE,
     CASH_RULE,
     DEBT_RULE,
-    DISTRESS_RULE,
     GRID_MULTIPLES_RULE,
     GRID_YEARS_RULE,
     CompanyInputs,
@@ -49,11 +48,14 @@ _CELL = r"\$?(?P<{0}c>[A-Z]{{1,3}})\$?(?P<{0}r>[0-9]{{1,7}})"
 _REFERENCE = re.compile(rf"{_SHEET}!{_CELL.format('a')}(?::{_CELL.format('b')})?")
 COMPANY_COLUMNS = (("Company_Cash", "cash", CASH_RULE),
                    ("Company_Cash_As_Of", "cash_as_of", CASH_DATE_RULE),
-                   ("Company_Distress", "distress", DISTRESS_RULE),
                    ("Company_Debt", "debt", DEBT_RULE))
 GRIDS = (("Grid_Multiples", "grid_multiples", GRID_MULTIPLES_RULE),
          ("Grid_Years", "grid_years", GRID_YEARS_RULE))
 PICKERS = (("Card_Company", "card_company"), ("Scenario_Company", "scenario_company"))
+# inputs of older builds that are inputs no more: a value typed there is said, not dropped
+RETIRED = {"Company_Distress": "distress proceeds are no input now, since no formula read "
+                               "them; the share of value recovered on failure is each "
+                               "story's distress_fraction (Inputs, Story inputs)"}
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,14 @@ class _Carrier:
         for name, attribute in PICKERS:
             if self.wanted(name):
                 self.picker(name, attribute)
+        for name, reason in RETIRED.items():
+            if self.recorded is None and name in self.book.defined_names:
+                self.retired(name, reason)
+        from .story_carry import STORY, carry_simulation, carry_story  # it builds on this one
+
+        if self.recorded is None or any(k.startswith(STORY) for k in self.recorded):
+            carry_story(self)
+        carry_simulation(self)
 
     # ---- finding cells by name, never more than asked for ------------------------------
 
@@ -203,22 +213,26 @@ class _Carrier:
 
     # ---- each kind of input ---------------------------------------------------------------
 
+    def checked(self, what: str, value: Any, rule: Rule, default: Any) -> Any:
+        """``value`` as the model keeps it if it passes ``rule``; None (said why) if not."""
+        if value is None or value == "":
+            self.skip(f"{what} = blank", f"kept {shown_as(default, rule)}")
+            return None
+        refusal = rule.refusal(value)
+        if refusal is not None:
+            self.skip(f"{what} = {_shown(value)}", refusal)
+            return None
+        return _plain(value)
+
     def assumption(self, name: str, rule: Rule) -> None:
         found, value = self.single(name)
         if not found:
             return
         default = self.model.assumptions[name]
-        if value is None or value == "":
-            self.skip(f"{name} = blank", f"kept {_shown(default)}")
-            return
-        refusal = rule.refusal(value)
-        if refusal is not None:
-            self.skip(f"{name} = {_shown(value)}", refusal)
-            return
-        value = _plain(value)
-        if value != default:
+        value = self.checked(name, value, rule, default)
+        if value is not None and value != default:
             self.model.assumptions[name] = value
-            self.carry(name, f"{name}: {default:g} -> {value:g}")
+            self.carry(name, f"{name}: {shown_as(default, rule)} -> {shown_as(value, rule)}")
 
     def companies(self) -> None:
         keys = [name for name, _, _ in COMPANY_COLUMNS]
@@ -254,13 +268,21 @@ class _Carrier:
                     continue
                 value = _plain(value)
                 if value != getattr(inputs, attribute):
-                    self.carry(key, f"{company} {attribute}: {getattr(inputs, attribute)} "
-                                    f"-> {value}")
+                    self.carry(key, f"{company} {attribute}: "
+                                    f"{shown_as(getattr(inputs, attribute), rule)} -> "
+                                    f"{shown_as(value, rule)}")
                     setattr(inputs, attribute, value)
+                    if attribute in ("cash", "cash_as_of"):
+                        inputs.comment = ""   # the default's comment describes the default
         if gone and self.recorded is None:
             shown = ", ".join(sorted(set(gone))[:5]) + (", ..." if len(set(gone)) > 5 else "")
             self.skip(f"inputs of {len(set(gone))} companies", f"not in this build's data: "
                                                                f"{shown}")
+
+    def retired(self, name: str, reason: str) -> None:
+        typed = [v for v in self.line(name, MAX_RANGE_CELLS) or [] if v not in (None, "", 0)]
+        if typed:
+            self.skip(f"{name} ({len(typed)} typed)", reason)
 
     def grid(self, name: str, attribute: str, rule: Rule) -> None:
         axis = getattr(self.model, attribute)
@@ -289,6 +311,15 @@ class _Carrier:
             return
         self.carry(name, f"{name}: {getattr(self.model, attribute)} -> {value}")
         setattr(self.model, attribute, value)
+
+
+def shown_as(value: Any, rule: Rule) -> str:
+    """A value of an input as a person typed it: a date as a date, not its serial."""
+    if value is None or value == "":
+        return "blank"
+    if rule.kind == "date" and isinstance(value, (int, float)):
+        return serial_to_date(value).isoformat()
+    return _shown(value)
 
 
 def _plain(value: Any) -> Any:

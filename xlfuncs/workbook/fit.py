@@ -14,7 +14,7 @@ from xml.sax.saxutils import unescape
 
 from openpyxl.utils import get_column_letter
 
-from .book import Cell, Sheet, Style, row_xml
+from .book import Book, Cell, Sheet, Style, row_xml
 from .textfit import PADDING, lines_needed, row_height, text_width
 
 WIDEST = 60.0        # a column widens to at most this many digits; longer labels wrap
@@ -86,4 +86,13 @@ def fit_sheet(sheet: Sheet) -> None:
             if lines > 1:
                 height = max(height or 0.0, row_height(lines, style.size))
         placed = [(index, wrapped.get(index, cell)) for index, cell in cells]
+        if height is not None:  # a tall row: every cell on its top line, as wrapped text is
+            placed = [(index, _on_top(book, cell)) for index, cell in placed]
         sheet.xml[row - 1] = row_xml(row, placed, height)
+
+
+def _on_top(book: Book, cell: Cell) -> Cell:
+    style = book.style_of(cell.style)
+    if style.wrap or style.top:
+        return cell
+    return cell._replace(style=book.style_id(Style(**{**style.__dict__, "top": True})))

@@ -41,7 +41,9 @@ def _run(args: list[str], workdir: Path, timeout: float) -> None:
         raise FileNotFoundError(INSTALL_HINT)
     profile = workdir / "profile"
     (profile / "user").mkdir(parents=True, exist_ok=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS, "utf-8")
+    settings = profile / "user" / "registrymodifications.xcu"
+    if not settings.exists():  # a profile LibreOffice started in keeps what it wrote there
+        settings.write_text(RECALC_ALWAYS, "utf-8")
     env = {**os.environ, "HOME": str(workdir)}
     subprocess.run([executable, f"-env:UserInstallation={profile.as_uri()}", "--headless",
                     "--norestore", "--nologo", *args], check=True, cwd=workdir, env=env,

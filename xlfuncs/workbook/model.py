@@ -126,7 +126,6 @@ class Rule(NamedTuple):
 
 
 CASH_RULE = Rule("decimal", 0, 1e7)            # HK$ bn, per company
-DISTRESS_RULE = Rule("decimal", 0, 1e7)        # HK$ bn, per company
 DEBT_RULE = Rule("decimal", 0, 1e7)            # HK$ bn, per company
 CASH_DATE_RULE = Rule("date")                  # per company
 GRID_MULTIPLES_RULE = Rule("decimal", 0.1, 1000)
@@ -209,9 +208,12 @@ class CompanyInputs:
 
     cash: float | None = None         # HK$ bn
     cash_as_of: float | None = None   # Excel serial
-    distress: float | None = 0.0      # HK$ bn recovered if the company fails
     comment: str = ""
     debt: float | None = 0.0          # HK$ bn; an assumption: the article gives no debt
+
+
+ILLUSTRATIVE_CASH = ("Illustrative: half of the >HK$9bn raised by MiniMax and Zhipu "
+                     "together (article para 25); replace with the reported cash")
 
 
 def default_company_inputs(company: str) -> CompanyInputs:
@@ -219,9 +221,7 @@ def default_company_inputs(company: str) -> CompanyInputs:
     illustrative half each of the HK$9bn they raised together (para 25), said so in the
     comment, for a person to replace with the filings' figure."""
     if company in ("MiniMax", "Zhipu"):
-        return CompanyInputs(4.5, date_to_serial(dt.date(2026, 2, 24)), 0.0,
-                             "Illustrative: half of the >HK$9bn raised by MiniMax and Zhipu "
-                             "together (article para 25); replace with the reported cash")
+        return CompanyInputs(4.5, date_to_serial(dt.date(2026, 2, 24)), ILLUSTRATIVE_CASH)
     return CompanyInputs()
 
 
@@ -241,6 +241,24 @@ class Model:
     carried: list[str] = field(default_factory=list)       # "USD_HKD: 7.8 -> 7.82"
     not_carried: list[str] = field(default_factory=list)   # why an old input was refused
     chosen: list[str] = field(default_factory=list)        # keys of carried inputs
+    # story inputs a person changed, over the defaults of STORY_INPUTS: company -> label
+    story_inputs: dict[str, dict[str, float]] = field(default_factory=dict)
+    simulation: Simulation = field(default_factory=lambda: default_simulation())
+
+    def cash_basis(self, company: str) -> str:
+        """What a company's runway rests on, said beside it: a cash figure typed on the
+        Inputs sheet, the illustrative default, or none."""
+        inputs = self.company_inputs[company]
+        if inputs.cash is None:
+            return "No cash figure (Inputs)"
+        default = default_company_inputs(company)
+        if inputs.comment == ILLUSTRATIVE_CASH and (inputs.cash, inputs.cash_as_of) == (
+                default.cash, default.cash_as_of):
+            return "Illustrative: half the >HK$9bn raised, not reported"
+        return "Cash as typed (Inputs)"
+
+    def story_input(self, company: str, label: str, default: float) -> float:
+        return self.story_inputs.get(company, {}).get(label, default)
 
     def fact(self, company: str, metric: str) -> FactRow | None:
         return self.by_key.get((name_key(company), name_key(metric)))
@@ -360,9 +378,16 @@ STORY_INPUTS = (
             "equity value in HK$ bn, comparable with the market value in HK$ bn"),
 )
 
-# The Simulation sheet's distributions (illustrative; a person changes them per company).
+# The Simulation sheet's settings: the distributions every story company's drivers are
+# drawn from (illustrative), draws and seed. Build-time settings: the statistics are
+# computed when the workbook is built (a person edits them, then rebuilds with
+# --keep-inputs, which carries them through these rules).
 SIMULATION_SEED = 2026
 SIMULATION_DRAWS = 10_000
+SIMULATION_ROWS = 6                                # driver rows: four given, two free
+SIMULATION_DRAWS_RULE = Rule("whole", 1, 100_000)  # x 25 story companies: a build, not a night
+SIMULATION_SEED_RULE = Rule("whole", 0, 2**31 - 1)
+PARAMETER_RULE = Rule("decimal", -1e7, 1e7)
 STORY_DISTRIBUTIONS: tuple[tuple[str, str, tuple[float, ...], str], ...] = (
     ("growth_2_5", "triangular", (0.2, 0.6, 1.5),
      "Assumption (illustrative): the story's 60% most likely, 20% to 150%"),
@@ -373,3 +398,21 @@ STORY_DISTRIBUTIONS: tuple[tuple[str, str, tuple[float, ...], str], ...] = (
     ("failure_probability", "uniform", (0.1, 0.4),
      "Assumption (illustrative): anywhere from 10% to 40%"),
 )
+
+
+Driver = tuple[str, str, tuple[float, ...]]   # story label, distribution, its parameters
+
+
+@dataclass
+class Simulation:
+    drivers: list[Driver]
+    draws: int = SIMULATION_DRAWS
+    seed: int = SIMULATION_SEED
+
+    def table(self) -> dict[str, tuple[Any, ...]]:
+        """The distributions as :func:`xlfuncs.story.simulate.simulate` takes them."""
+        return {label: (name, *params) for label, name, params in self.drivers}
+
+
+def default_simulation() -> Simulation:
+    return Simulation([(label, name, params) for label, name, params, _ in STORY_DISTRIBUTIONS])

@@ -15,7 +15,7 @@ from ..book import (
     LINK,
     Sheet,
 )
-from ..columns import ROW, Column, apply
+from ..columns import ROW, Column, apply, values
 from ..model import YEAR_SUFFIX, Model
 from .common import (
     BN,
@@ -35,6 +35,8 @@ from .common import (
     text_constant,
 )
 from .inputs import company_inputs_link
+
+CASH_BASIS = "Cash basis of the runway"
 
 
 def plan_burn(model: Model, valuation: Layout) -> Layout:
@@ -81,6 +83,9 @@ def plan_burn(model: Model, valuation: Layout) -> Layout:
     as_of = b.add("Cash as of", "date", DATE, company_inputs_link(model, "cash_as_of", "C"))
     b.calc("Runway", "months", "0.0", "BURN_RUNWAY", cash, monthly_hkd)
     b.calc("Cash runs out", "date", DATE, "BURN_CASH_ZERO_DATE", cash, monthly_hkd, as_of)
+    # beside the dates they give: what the cash they rest on is (illustrative or typed)
+    b.add(CASH_BASIS, "note", TF, values("", [model.cash_basis(c) for c in model.companies],
+                                         text=True))
     b.add("Compute share of R&D", "%", "0%",
           company_link(model, "compute_share_of_rnd", "C", "value"))
     spend = b.add("Compute spend (reported)", "bn", BN,

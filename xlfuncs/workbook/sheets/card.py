@@ -9,6 +9,7 @@ from ..book import (
     UNIT,
     Book,
 )
+from .burn import CASH_BASIS
 from .common import (
     BN,
     BN_SMALL,
@@ -17,6 +18,7 @@ from .common import (
     MULTIPLE,
     PCT,
     PRICE,
+    TF,
     Layout,
     Plan,
     company_list_validation,
@@ -25,7 +27,7 @@ from .common import (
     spec_column,
     styled,
 )
-from .valuation import IMPLIED_GROWTH, INTRINSIC, UPSIDE
+from .valuation import IMPLIED_GROWTH, INTRINSIC, INTRINSIC_NOTE, UPSIDE
 
 CARD_FIGURES = (
     ("Valuation", "Market value", "HK$ bn", BN),
@@ -42,10 +44,12 @@ CARD_FIGURES = (
     ("Valuation", "Price to earnings", "x", MULTIPLE),
     ("Valuation", INTRINSIC, "HK$ bn", BN),
     ("Valuation", UPSIDE, "%", PCT),
+    ("Valuation", INTRINSIC_NOTE, "note", TF),
     ("Valuation", IMPLIED_GROWTH, "% a year", PCT),
     ("Burn", "Monthly burn, loss-based", "HK$ bn a month", BN_SMALL),
     ("Burn", "Runway", "months", "0.0"),
     ("Burn", "Cash runs out", "date", DATE),
+    ("Burn", CASH_BASIS, "note", TF),
 )
 
 

@@ -16,6 +16,7 @@ from ...errors import ERROR_CODES, NA
 from ...layers import Layer
 from ...registry import entry
 from ..book import (
+    BANNER,
     FORMULA,
     HEADER,
     LINK,
@@ -30,6 +31,7 @@ from ..book import (
 )
 from ..columns import ROW, Column, apply, constant, values
 from ..model import ASSUMPTIONS, FIRST_DATE_SERIAL, LAST_DATE_SERIAL, Model, Rule
+from ..routes import Route
 
 if TYPE_CHECKING:  # the Checks sheet's module imports this one
     from .checks import CheckRow
@@ -42,7 +44,7 @@ Progress = Callable[[str], None]
 BN = '#,##0.00" bn"'
 BN_SMALL = '#,##0.0000" bn"'
 MULTIPLE = '#,##0.0"x"'
-PCT = "0.0%"
+PCT = "#,##0.0%"   # 12,753.9% as 1,499.1x: thousands separated in both
 DATE = "yyyy-mm-dd"
 MONTHS = '0" m"'
 PRICE = "#,##0.00"
@@ -78,6 +80,7 @@ class Plan:
     inputs_rows: dict[str, int] = field(default_factory=dict)
     story: Any = None   # the story DCF's companies and inputs (sheets.story_inputs)
     dcf: Any = None     # the DCF sheet's blocks (sheets.dcf)
+    live: Route | None = None   # the route whose add-in cells this build has (None: none)
 
 
 # ---- references ---------------------------------------------------------------------
@@ -172,12 +175,19 @@ def spec_column(layout: Layout, header: str, unit: str | None = None) -> Column:
 
 # ---- writing ------------------------------------------------------------------------
 
-def header_rows(sheet: Sheet, title: str, note: str, plan: Plan) -> None:
-    """Row 1: the title and the master check, row 2 a note, row 3 blank."""
+ILLUSTRATIVE = "Illustrative, not a forecast: "
+
+
+def header_rows(sheet: Sheet, title: str, note: str, plan: Plan,
+                banner: str | None = None, note_column: int = 0) -> None:
+    """Row 1: the title and the master check, row 2 a note, row 3 blank or a banner (a
+    warning no reader should miss, e.g. that the figures are illustrative). A sheet that
+    repeats column A on every printed page gives the note column B (``note_column`` 1):
+    spilling from A, it would print again on each page across, cut at A's edge."""
     sheet.append([sheet.text(title, TITLE), sheet.text("All checks pass:", UNIT),
                   sheet.formula("=Checks_OK", plan.checks_ok, LINK)])
-    sheet.append([sheet.text(note, NOTE)])
-    sheet.blank_rows()
+    sheet.append([None] * note_column + [sheet.text(note, NOTE)])
+    sheet.append([] if banner is None else [sheet.text(banner, BANNER)])
 
 
 def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: Plan,
@@ -185,12 +195,13 @@ def write_table_sheet(book: Book, title: str, note: str, layout: Layout, plan: P
     sheet = book.sheet(title)
     # layout first: write-only sheets stream <cols> and panes before the rows
     sheet.ws.freeze_panes = f"B{FIRST}"
-    sheet.ws.print_title_rows = f"1:{FIRST - 1}"
+    # every printed page starts with the header rows and the company column; the note
+    # prints on the first page only (it is in column B)
+    sheet.ws.print_title_rows = f"{FIRST - 2}:{FIRST - 1}"
     sheet.ws.print_title_cols = "A:A"
-    sheet.ws.page_setup.paperSize = 8  # A3: wide tables print at 55% on A3
-    sheet.ws.page_setup.scale = 55
+    sheet.ws.page_setup.scale = 55   # wide tables print at 55% on A3, several pages across
     sheet.widths(22, *[max(12, min(24, len(s.header) + 2)) for s in layout.specs])
-    header_rows(sheet, title, note, plan)
+    header_rows(sheet, title, note, plan, note_column=1)
     sheet.append([sheet.text("Company", HEADER)] +
                  [sheet.text(s.header, HEADER) for s in layout.specs])
     sheet.append([sheet.text("name", UNIT)] + [sheet.text(s.unit, UNIT) for s in layout.specs])

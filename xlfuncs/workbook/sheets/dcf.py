@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from openpyxl.worksheet.pagebreak import Break
 
 from ...registry import entry
 from ...story import implied as story_implied
@@ -32,7 +33,16 @@ from ..book import (
 from ..columns import ROW, Column, apply, constant
 from ..model import Model
 from .checks import CheckRow, place
-from .common import FIRST, Layout, Plan, header_rows, named, spec_column, styled
+from .common import (
+    FIRST,
+    ILLUSTRATIVE,
+    Layout,
+    Plan,
+    header_rows,
+    named,
+    spec_column,
+    styled,
+)
 from .story_inputs import StoryCompany, StoryPlan
 
 YEARS = "DEFGHIJKLM"
@@ -41,6 +51,9 @@ TOP = 6            # the first block's title row
 BLOCK_GAP = 2      # blank rows between blocks
 IMPLIED_DRIVER = "growth_2_5"
 COMPUTED = "computed by xlfuncs at build time"
+# intrinsic value and its upside: defined here once; Valuation and the Company card link them
+AFTER_OPTIONS = "Equity value after options (intrinsic value)"
+UPSIDE = "Upside (+) / downside (-) against the market value"
 Arg = Callable[[str, str], Column]   # (this year's letter, the year before's) -> argument
 
 
@@ -80,6 +93,20 @@ def rounded(value: float) -> float:
     return float(format(value, f".{CACHED_DIGITS}g"))
 
 
+NEGATIVE = ("Negative: a story worth less than nothing is not viable as written (limited "
+            "liability: shareholders lose at most their stake); revise the story")
+NEGATIVE_SHORT = "Negative: not viable as written (limited liability)"
+
+
+def negative_note(ref: str, value: Column, value_ref: str, note: str = NEGATIVE) -> Column:
+    """At ``ref``: ``note`` where ``value`` (at ``value_ref``) is below zero, else blank;
+    its error where it is one."""
+    data = np.asarray(value.data, dtype=float)
+    texts = np.where(np.isfinite(data) & (data < 0), note, None).astype(object)
+    return Column(ref, texts, value.errors,
+                  template=f'IF({value_ref}="","",IF({value_ref}<0,"{note}",""))')
+
+
 def link(source: Column, ref: str, target: str | None = None) -> Column:
     """A cell at ``ref`` holding ``=target`` (default: the source's own ref)."""
     return Column(ref, source.data, source.errors, template=target or source.ref)
@@ -96,15 +123,16 @@ def _sum(ref: str, cells: list[Column], letters: str, row: int) -> Column:
 
 def plan_block(c: StoryCompany, title: str, top: int, growth: Column, market: Column,
                growth_label: str = "Revenue growth, years 2-5 (Inputs)") -> Block:
-    """One DCF block whose growth in years 2-5 is ``growth`` (placed at C{top+1})."""
+    """One DCF block whose growth in years 2-5 is ``growth``: its title at ``top``, the
+    header row below it, then the growth (at C{top+2}), the years and the lines."""
     b = Block(c, title, top)
     i = c.inputs
-    r = top + 1
+    r = top + 2
     b.rows.append(Row(growth_label, "% a year",
                       {BASE: Column(f"C{r}", growth.data, growth.errors, growth.template)},
                       "0.00%"))
     g25 = Column(f"$C${r}", growth.data, growth.errors)
-    r += 2  # the header row
+    r += 1  # the years
     years = {L: constant(f"{L}${r}", float(t)) for t, L in enumerate(YEARS, 1)}
     b.rows.append(Row("Year", "", {BASE: constant(f"C{r}", 0.0), **{
         L: Column(f"{L}{r}", years[L].data, years[L].errors) for L in YEARS}}, "0"))
@@ -223,13 +251,16 @@ def _bridge(b: Block, i: dict[str, Column], lines: dict[str, Row], pv: Row,
                       parts["minority"], parts["non_operating"]))
     options = add("options", "- Value of employee options", "HK$ bn",
                   lambda ref: link(i["options"], ref))
+    after = add("after_options", AFTER_OPTIONS, "HK$ bn",
+                calc("STORY_EQUITY_AFTER_OPTIONS", equity, options))
+    b.rows[-1].cells["D"] = negative_note(f"D{after.ref[1:]}", after, after.ref)
     shares = add("shares", "Shares", "count", lambda ref: link(i["shares"], ref), "0")
-    per_share = add("per_share", "Value per share (shares = 1: equity value)", "HK$ bn",
-                    calc("STORY_PER_SHARE", equity, options, shares))
+    add("per_share", "Value per share (shares = 1: equity value after options)", "HK$ bn",
+        calc("STORY_PER_SHARE", equity, options, shares))
     mv = add("market", "Market value (Valuation)", "HK$ bn", lambda ref: link(market, ref))
     if upside:  # not in the implied block: there it is ~0, all rounding, engine-dependent
-        add("upside", "Upside (+) / downside (-) against the market value", "%",
-            calc("STORY_UPSIDE", per_share, mv), "0.0%")
+        # against the equity value after options, as Valuation and the Company card show it
+        add("upside", UPSIDE, "%", calc("STORY_UPSIDE", after, mv), "0.0%")
 
 
 def block_rows(b: Block) -> int:
@@ -276,22 +307,27 @@ def write_dcf(book: Book, plan: Plan) -> None:
     s = book.sheet("DCF")
     # layout first: write-only sheets stream <cols> and panes before the rows
     s.fit_width()
-    s.ws.page_setup.paperSize = 8  # A3, as the wide table sheets
     s.ws.freeze_panes = "C6"
+    s.ws.print_title_rows = "1:3"   # the title, its note and the banner on every page
     s.widths(46, 12, 12, *([11] * 10), 12, 60)
     header_rows(s, "DCF", "The story DCF per company (years as columns, one formula per row) "
                 "and the market-implied story: the same block at the revenue growth (years "
                 "2-5) at which value equals the market value. Inputs: the Inputs sheet's "
-                "'Story inputs (DCF)'. All amounts HK$ bn.", plan)
+                "'Story inputs (DCF)'. All amounts HK$ bn.", plan,
+                ILLUSTRATIVE + "every story input but the base figures (revenue, losses, "
+                "cash, debt, failure) is an assumption (Inputs, 'Story inputs (DCF)'), and "
+                "the cash of MiniMax and Zhipu is illustrative.")
     s.blank_rows(TOP - 1 - s.rows)
     header = [s.text(h, HEADER) for h in ("Line", "Unit", "Base year",
                                           *(f"Year {t}" for t in range(1, 11)), "Terminal")]
     for company in plan.dcf or []:
         for b in (company.story, company.implied):
             assert s.rows + 1 == b.top, (s.rows, b.top)
+            if b.top > TOP:  # each block starts a printed page, under its title and header
+                s.ws.row_breaks.append(Break(id=s.rows))
             s.append([s.text(b.title, TITLE)])
-            _write_row(s, b.rows[0], b is company.implied, company)
             s.append(header)
+            _write_row(s, b.rows[0], b is company.implied, company)
             for row in b.rows[1:]:
                 _write_row(s, row, False, company)
             s.blank_rows(BLOCK_GAP)
@@ -326,9 +362,19 @@ def _cell(sheet: Sheet, cell: Column, fmt: str) -> Cell | None:
 
 
 def dcf_checks(dcf: list[CompanyDcf], model: Model) -> list[CheckRow]:
-    """Per company with a market-implied growth: the implied block's value per share,
+    """Per story company: its growth after year 10 is at most the riskfree rate (Damodaran's
+    cap: no company outgrows the economy forever; the riskfree rate is the economy's
+    nominal growth); with a market-implied growth, the implied block's value per share,
     recomputed natively, equals the market value."""
     checks = []
+    for d in dcf:
+        riskfree = place(d.company.inputs["riskfree"], "B")
+        growth = place(d.company.inputs["stable_growth"], "C")
+        checks.append(CheckRow(
+            f"{d.company.name}: the riskfree rate is at least the growth after year 10 (no "
+            "company outgrows the economy forever)", riskfree, growth,
+            apply(entry("CHECK_AT_LEAST"), f"D{ROW}", riskfree, growth),
+            "Inputs, Story inputs (DCF): riskfree, stable_growth"))
     for d in dcf:
         if d.implied_reason:
             continue  # no growth reproduces the price: the DCF sheet says why

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from ...registry import entry
 from ..book import (
+    DATA,
     FORMULA,
     HEADER,
-    INPUT,
     NOTE,
     Book,
 )
 from ..columns import ROW, Column, apply, values
 from ..model import Model
-from .common import BN_SMALL, DATE, FACTS_HEADER, Plan, Progress, header_rows, styled
+from .common import DATE, FACTS_HEADER, Plan, Progress, header_rows, styled
 
 FACTS_COLUMNS = ("Company", "Metric", "Value", "Low", "High", "Unit", "Currency",
                  "Period start", "Period end", "As of", "Qualifier", "Value in bn", "Source",
@@ -33,6 +34,28 @@ def layout_facts(model: Model) -> Column:
                  values(f"F{ROW}", [f.unit for f in scaled], text=True))
 
 
+MOST_DECIMALS = 4
+
+
+def _decimals(value: float) -> int:
+    """The decimals a figure was given with (53.44: 2; 620: 0), at most MOST_DECIMALS."""
+    text = f"{value:.12g}"
+    if "e" in text:
+        return 0 if abs(value) >= 1 else MOST_DECIMALS
+    return min(len(text.partition(".")[2]), MOST_DECIMALS)
+
+
+def _significant(value: float | None) -> int:
+    """Decimals that show a value to four significant digits (at most MOST_DECIMALS)."""
+    if not value:
+        return 0
+    return min(max(3 - math.floor(math.log10(abs(value))), 0), MOST_DECIMALS)
+
+
+def _decimals_format(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
 def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> None:
     model = plan.model
     s = book.sheet("Facts")
@@ -44,20 +67,28 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
     header_rows(s, "Facts", "Every figure of the source article, one fact a row, with its "
                 "source paragraph and the data file (layer) and row it was read from. "
                 "Percentages as Excel stores them (494% is 4.94); a range shows its low, "
-                "high and midpoint.", plan)
+                "high and midpoint. To change a figure, change a data file (xlfuncs build "
+                "--data): a rebuild takes the files' figures.", plan)
     s.blank_rows()
     s.append([s.text(h, HEADER) for h in FACTS_COLUMNS])
     scaled_index = 0
     # a range's value is its midpoint, the registry's formula over its low and high
     midpoint = apply(entry("DATA_MIDPOINT"), f"C{ROW}", values(f"D{ROW}", [0.0]),
                      values(f"E{ROW}", [0.0]))
-    value_style = styled(INPUT, "#,##0.####")
-    percent_style = styled(INPUT, "0%")
-    date_style = styled(INPUT, DATE)
-    bn_style = styled(FORMULA, BN_SMALL)
+    # data, not inputs: a rebuild takes the data files' figures, so they are changed there;
+    # each figure with the decimals it was given (53.44, not 53.4400 nor Excel's '620.')
+    numbers = [styled(DATA, _decimals_format(d)) for d in range(MOST_DECIMALS + 1)]
+    percents = [styled(DATA, _decimals_format(d) + "%") for d in range(MOST_DECIMALS + 1)]
+    date_style = styled(DATA, DATE)
+    # billions to four significant digits: 1,000 bn, 300.0 bn, 0.0534 bn (not 1,000.0000 bn)
+    in_bn_styles = [styled(FORMULA, _decimals_format(d) + '" bn"')
+                    for d in range(MOST_DECIMALS + 1)]
     for index, fact in enumerate(model.facts):
         row = fact.row
-        style = percent_style if fact.unit == "%" else value_style
+        given = [v for v in (fact.value, fact.low, fact.high) if v is not None]
+        scale = 100 if fact.unit == "%" else 1
+        style = (percents if fact.unit == "%" else numbers)[max(
+            _decimals(v * scale) for v in given)]
         if fact.qualifier == "range":
             value_cell = s.formula(midpoint.formula(0, row) or "", fact.value, styled(FORMULA,
                                                                               style.number_format))
@@ -66,7 +97,7 @@ def write_facts(book: Book, plan: Plan, in_bn: Column, progress: Progress) -> No
         bn_cell = None
         if fact.billions is not None:
             bn_cell = s.formula(in_bn.formula(scaled_index, row) or "", in_bn.cell(scaled_index),
-                                bn_style)
+                                in_bn_styles[_significant(fact.billions)])
             scaled_index += 1
         s.append([
             s.text(fact.company), s.text(fact.metric), value_cell,

@@ -20,7 +20,6 @@ from ..model import (
     CASH_DATE_RULE,
     CASH_RULE,
     DEBT_RULE,
-    DISTRESS_RULE,
     GRID_MULTIPLES_RULE,
     GRID_YEARS_RULE,
     Model,
@@ -30,11 +29,14 @@ from .common import BN, DATE, FIRST, MULTIPLE, Plan, header_rows, styled
 
 
 def company_inputs_link(model: Model, attribute: str, letter: str) -> Column:
+    """A link to each company's input cell, blank while the cell is blank (a bare link to
+    an empty cell shows 0), so that typing a figure there, e.g. OpenAI's cash, moves the
+    sheets that read it."""
     items = [getattr(model.company_inputs[c], attribute) for c in model.companies]
     first = company_inputs_first_row()
-    links = [None if value is None else f"Inputs!${letter}${first + i}"
-             for i, value in enumerate(items)]
-    return values("", items, links=links)
+    # the row relative, as a row's offset: one formula down the column, as Excel sees it
+    cells = [f"Inputs!${letter}{first + i}" for i in range(len(items))]
+    return values("", items, links=[f'IF({c}="","",{c})' for c in cells])
 
 
 def company_inputs_first_row() -> int:
@@ -78,7 +80,6 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
     s.blank_rows()
     s.append([s.text("Company inputs", HEADER)])
     s.append([s.text(h, HEADER) for h in ("Company", "Cash (HK$ bn)", "Cash as of",
-                                          "Distress proceeds (HK$ bn)",
                                           "Debt (HK$ bn; assumed 0: the article gives none)",
                                           "Comment")])
     first = s.rows + 1
@@ -87,21 +88,17 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
         inputs = model.company_inputs[company]
         s.append([s.text(company), s.value(inputs.cash, styled(INPUT, BN)),
                   s.value(inputs.cash_as_of, styled(INPUT, DATE)),
-                  s.value(inputs.distress, styled(INPUT, BN)),
                   s.value(inputs.debt, styled(INPUT, BN)),
                   s.text(inputs.comment, NOTE) if inputs.comment else None])
     last = max(first, s.rows)
     book.name("Company_Names", f"Inputs!$A${first}:$A${last}")
     book.name("Company_Cash", f"Inputs!$B${first}:$B${last}")
     book.name("Company_Cash_As_Of", f"Inputs!$C${first}:$C${last}")
-    book.name("Company_Distress", f"Inputs!$D${first}:$D${last}")
-    book.name("Company_Debt", f"Inputs!$E${first}:$E${last}")
+    book.name("Company_Debt", f"Inputs!$D${first}:$D${last}")
     validations.append(_validation(CASH_RULE, f"B{first}:B{last}", "Cash", "HK$ bn"))
     validations.append(_validation(CASH_DATE_RULE, f"C{first}:C{last}", "Cash as of",
                                    "date"))
-    validations.append(_validation(DISTRESS_RULE, f"D{first}:D{last}",
-                                   "Distress proceeds", "HK$ bn"))
-    validations.append(_validation(DEBT_RULE, f"E{first}:E{last}", "Debt", "HK$ bn"))
+    validations.append(_validation(DEBT_RULE, f"D{first}:D{last}", "Debt", "HK$ bn"))
     s.blank_rows()
     s.append([s.text("Scenario grid", HEADER)])
     for key, label, name, axis, fmt, rule, unit in (
@@ -119,7 +116,9 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
     if plan.story is not None:
         from .story_inputs import write_story_inputs  # it imports this module
 
-        write_story_inputs(book, s, plan.story, validations)
+        plan.inputs_rows["story_labels"] = write_story_inputs(book, s, plan.story,
+                                                              validations)[0]
+        plan.inputs_rows["story_labels_last"] = s.rows
     for validation in validations:
         s.ws.data_validations.append(validation)
 

@@ -32,7 +32,7 @@ class StoryCompany:
     inputs: dict[str, Column]  # label -> its Inputs cell (ref: the cell's name)
 
     def name_of(self, label: str) -> str:
-        return f"DCF_{self.key}_{label}"
+        return f"DCF_{self.key}_{label}"   # _names() lists the same names
 
     def given(self) -> dict[str, float]:
         """The inputs as the core takes them (NaN where a cell is blank or in error)."""
@@ -51,13 +51,20 @@ class StoryPlan:
 
 
 def _key(company: str, used: set[str]) -> str:
-    """The company's part of an Excel name: letters, digits and underscores, unique."""
+    """The company's part of its Excel names: letters, digits and underscores, chosen so
+    that none of its names equals another company's, as Excel compares names (case
+    ignored). Not only the key itself: Acme's ``DCF_Acme_mature_cost_of_capital`` is also
+    Acme mature's ``cost_of_capital``, so Acme mature becomes ``Acme_mature_2``."""
     key = re.sub(r"[^A-Za-z0-9]+", "_", company).strip("_")[:40] or "company"
     candidate, number = key, 2
-    while candidate.casefold() in used:
+    while any(name.casefold() in used for name in _names(candidate)):
         candidate, number = f"{key}_{number}", number + 1
-    used.add(candidate.casefold())
+    used.update(name.casefold() for name in _names(candidate))
     return candidate
+
+
+def _names(key: str) -> list[str]:
+    return [f"DCF_{key}_{spec.label}" for spec in STORY_INPUTS]
 
 
 def _link(name: str, target: str, value: float | None) -> Column:
@@ -86,7 +93,8 @@ def plan_story_inputs(model: Model, valuation: Layout) -> StoryPlan:
         for spec in STORY_INPUTS:
             name = c.name_of(spec.label)
             if spec.value is not None:
-                c.inputs[spec.label] = constant(name, spec.value)
+                c.inputs[spec.label] = constant(name, model.story_input(company, spec.label,
+                                                                        spec.value))
             elif spec.label == "revenue":
                 c.inputs["revenue"] = _link(name, f"Valuation!${rev_letter}${row}",
                                             revenue.cell(i))
@@ -96,7 +104,7 @@ def plan_story_inputs(model: Model, valuation: Layout) -> StoryPlan:
                 c.inputs[spec.label] = _link(name, "Failure_Probability",
                                              model.assumptions["Failure_Probability"])
             else:  # cash, debt: the company inputs' cells
-                letter = "B" if spec.label == "cash" else "E"
+                letter = "B" if spec.label == "cash" else "D"
                 c.inputs[spec.label] = _link(name, f"Inputs!${letter}${first_input_row + i}",
                                              getattr(inputs, spec.label))
         plan.companies.append(c)
@@ -113,20 +121,24 @@ def _nol(model: Model, company: str, name: str) -> Column:
 
 
 def write_story_inputs(book: Book, s: Sheet, story: StoryPlan,
-                       validations: list[DataValidation]) -> None:
-    """The "Story inputs (DCF)" block: an input a row, a company a column, then Source."""
+                       validations: list[DataValidation]) -> tuple[int, int]:
+    """The "Story inputs (DCF)" block: an input a row, a company a column, then Source.
+    Returns the first and last rows of its labels (column B)."""
     s.blank_rows()
     s.append([s.text("Story inputs (DCF)", HEADER)])
     capped = (f" Only the first {MAX_STORY_COMPANIES} of {story.eligible} such companies get "
               "a DCF block, so a large universe stays usable." if story.eligible > len(
                   story.companies) else "")
     s.append([s.text("One column per company with a market value and a revenue run-rate "
-                     f"(at most {MAX_STORY_COMPANIES}).{capped} Green cells link to the base "
-                     "figures; blue cells are illustrative assumptions, yours to change. "
-                     "The DCF sheet values each story.", NOTE)])
+                     f"(at most {MAX_STORY_COMPANIES}).{capped} Blue cells are illustrative "
+                     "assumptions, yours to change (--keep-inputs carries them); green cells "
+                     "link to the base figures: change the figure they link to, since a "
+                     "number typed over a link is not carried. The DCF sheet values each "
+                     "story.", NOTE)])
     n = len(story.companies)
-    s.append([s.text("Input (unit)", HEADER), s.text("Label", HEADER),
-              *(s.text(c.name, HEADER) for c in story.companies), s.text("Source", HEADER)])
+    header = s.append([s.text("Input (unit)", HEADER), s.text("Label", HEADER),
+                       *(s.text(c.name, HEADER) for c in story.companies),
+                       s.text("Source", HEADER)])
     first = s.rows + 1
     for spec in STORY_INPUTS:
         row = s.rows + 1
@@ -145,4 +157,8 @@ def write_story_inputs(book: Book, s: Sheet, story: StoryPlan,
             cells_range = f"C{row}:{get_column_letter(2 + n)}{row}"
             validations.append(_validation(spec.rule, cells_range, spec.label, spec.unit))
     if n:
-        book.name("Story_Inputs", f"Inputs!$B${first}:${get_column_letter(2 + n)}${s.rows}")
+        last = get_column_letter(2 + n)
+        book.name("Story_Inputs", f"Inputs!$B${first}:${last}${s.rows}")
+        # the company of each column, found by --keep-inputs (story_carry)
+        book.name("Story_Companies", f"Inputs!$B${header}:${last}${header}")
+    return first, s.rows

@@ -21,9 +21,9 @@ from .common import (
     Layout,
     company_link,
     named,
-    spec_column,
     text_constant,
 )
+from .dcf import NEGATIVE_SHORT, negative_note
 from .inputs import company_inputs_link
 
 # ---- planning -----------------------------------------------------------------------
@@ -61,7 +61,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     # the peer multiple is EV/Sales: compare it with the company's EV/Sales, not its P/S
     cash = v.add("Cash (Inputs)", "HK$ bn", BN, company_inputs_link(model, "cash", "B"))
     debt = v.add("Debt (Inputs; assumed 0)", "HK$ bn", BN,
-                 company_inputs_link(model, "debt", "E"))
+                 company_inputs_link(model, "debt", "D"))
     ev = v.calc("Enterprise value", "HK$ bn", BN, "VAL_EV", mv_hkd, debt, cash)
     ev_sales = v.calc("EV to sales", "x", MULTIPLE, "VAL_EV_REVENUE", ev, annual_hkd)
     v.calc("EV/Sales premium over peer EV/Sales", "%", PCT, "VAL_PREMIUM", ev_sales,
@@ -92,14 +92,16 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     return v
 
 
-INTRINSIC = "Intrinsic equity value (DCF, failure-adjusted)"
+INTRINSIC = "Intrinsic equity value after options (DCF, failure-adjusted)"
 UPSIDE = "Upside (+) / downside (-) of intrinsic value against the market value"
 IMPLIED_GROWTH = "Market-implied revenue growth, years 2-5 (DCF)"
+INTRINSIC_NOTE = "Intrinsic value note"
 
 
 def add_intrinsic_columns(v: Layout, model: Model, dcf: list[Any]) -> None:
-    """The DCF's equity value (failure is in its operating value), its upside against the
-    market value, and the growth the market value implies; blank without a DCF block."""
+    """Links to the DCF sheet, which defines them once: the equity value after options
+    (failure is in its operating value), its upside against the market value, and the
+    growth the market value implies; blank without a DCF block."""
     by_company = {d.company.index: d for d in dcf}
 
     def linked(cell: Any) -> Column:
@@ -115,7 +117,8 @@ def add_intrinsic_columns(v: Layout, model: Model, dcf: list[Any]) -> None:
                          for x in items], dtype=np.float64)
         return Column("", data, errors, links=tuple(links))
 
-    mv_hkd = spec_column(v, "Market value", "HK$ bn")
-    intrinsic = v.add(INTRINSIC, "HK$ bn", BN, linked(lambda d: d.story.cell["equity"]))
-    v.calc(UPSIDE, "%", PCT, "STORY_UPSIDE", intrinsic, mv_hkd)
+    intrinsic = v.add(INTRINSIC, "HK$ bn", BN, linked(lambda d: d.story.cell["after_options"]))
+    v.add(UPSIDE, "%", PCT, linked(lambda d: d.story.cell["upside"]))
+    v.add(INTRINSIC_NOTE, "note", TF, negative_note(v.next_ref(), intrinsic, intrinsic.ref,
+                                                    NEGATIVE_SHORT))
     v.add(IMPLIED_GROWTH, "% a year", PCT, linked(lambda d: d.implied_growth))
