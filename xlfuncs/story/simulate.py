@@ -24,7 +24,7 @@ from . import model
 DEFAULT_DRAWS = 10_000
 DEFAULT_SEED = 2026
 MAX_DRAWS = 1_000_000
-CHUNK = 200_000  # stories valued at once: bounds memory
+CHUNK = 50_000  # stories valued at once: bounds memory (~4 KB each)
 PERCENTILES = (5, 25, 50, 75, 95)
 ARITY = {"uniform": 2, "triangular": 3, "normal": 2, "lognormal": 2}
 
