@@ -37,6 +37,7 @@ import numpy as np
 import pytest
 
 from xlfuncs.server import GRACEFUL_MARGIN_SECONDS, plan
+from xlfuncs.server_calls import NICENESS
 from xlfuncs.server_requests import SECONDS_ENV
 from xlfuncs.story import implied
 
@@ -182,6 +183,17 @@ def test_a_simulation_in_a_large_body_gets_413_in_the_call_process_which_stays(
     assert 'Function "val_story_simulate" called' not in log_after(log, start)
     assert call_process(process.pid) == before  # refused, not stopped
     assert post(base, with_fields(args=[[[300]], [[2]]])) == (200, '{"result":[[150.0]]}')
+
+
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_large_call_process_yields_a_busy_core_to_the_event_loop(served: Served) -> None:
+    base, process, _ = served
+    ready(base)
+    assert niceness(call_process(process.pid)) == min(niceness(process.pid) + NICENESS, 19)
+    assert NICENESS == 10
 
 
 def test_implied_over_100000_companies_keeps_the_server_under_a_gib(served: Served) -> None:

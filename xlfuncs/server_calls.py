@@ -8,6 +8,8 @@ for the event loop, one at a time, each within a bound.
   limit and how to split it.
 * A call whose client has gone (Excel gave up, the user closed the workbook) is stopped
   the same way, waiting or running: nobody is left to read its answer.
+* The process runs at a lower CPU priority (nice 10): on a busy machine the event loop,
+  which answers the single cells, gets the core first.
 * The process ignores SIGTERM and Ctrl+C (the server, which gets them too, finishes the
   call in progress and then stops it) and exits by itself if the server is killed.
 
@@ -39,6 +41,8 @@ Receive = Callable[[], Awaitable[Message]]
 RETRY_SECONDS = 10
 START_SECONDS = 120.0  # a new process imports xlwings Server and numpy: seconds, not minutes
 READY = "ready"
+# The process yields a busy core to the server's event loop: single cells first
+NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ def child_main(connection: Any, parent: int) -> None:
     # progress and then stops this process itself
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(AttributeError, OSError):  # os.nice: Unix only
+        os.nice(NICENESS)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from .server_app import child_call  # the app, in this process
 
