@@ -57,6 +57,8 @@ def test_draws_the_function_will_refuse_cost_one_valuation_a_company() -> None:
 
 def test_metrics_and_ranges_without_labels_cost_nothing() -> None:
     assert estimate("val_ps", [[[300.0]] * 1_000, [[2.0]]]).valuations == 0
+    assert estimate("val_ps", [in_rows(3_000), [[2.0]]]).valuations == 0  # labels or not
+    assert estimate("val_story", []).valuations == 0  # refused by check_call before
     assert estimate("val_story_simulate", [[[1.0, 2.0]], NORMAL, [[1_000_000]]]
                     ).valuations == 0
 
@@ -86,6 +88,9 @@ def test_a_call_over_the_limit_gets_413_with_the_limit_and_how_to_split_it() -> 
     assert "VAL_STORY_IMPLIED over 200,000 companies (about 32 valuations each for the " \
            "solver) is 6,400,000 story valuations" in solves.reason
     assert "calls of at most 156,250 companies" in solves.reason  # 5,000,000 / 32
+    stories = over_limit(estimate("val_story", [in_columns(7)]), 3)
+    assert stories is not None and "VAL_STORY over 7 companies is 7 story valuations; the " \
+        "limit is 3 a call: split the story into calls of at most 3 companies (" in stories.reason
     too_many_draws = over_limit(estimate("val_story_simulate", [in_rows(1), NORMAL,
                                                                  [[1_000]]]), 999)
     assert too_many_draws is not None and "whatever the split" in too_many_draws.reason
@@ -128,8 +133,12 @@ def test_the_limits_come_from_the_environment_or_their_defaults() -> None:
     assert max_valuations({}) == 5_000_000 and call_seconds({}) == 60
     assert max_valuations({VALUATIONS_ENV: "250000"}) == 250_000
     assert call_seconds({SECONDS_ENV: "2.5"}) == 2.5
+    with pytest.raises(ValueError) as refused:
+        max_valuations({VALUATIONS_ENV: "lots"})
+    assert str(refused.value) == (f"{VALUATIONS_ENV}='lots': expected a number of story "
+                                  "valuations, e.g. 5000000")
     for bad in ("lots", "0", "-3", "inf", "nan"):
-        with pytest.raises(ValueError, match=VALUATIONS_ENV):
+        with pytest.raises(ValueError, match=f"{VALUATIONS_ENV}.*story valuations"):
             max_valuations({VALUATIONS_ENV: bad})
         with pytest.raises(ValueError, match=f"{SECONDS_ENV}.*seconds"):
             call_seconds({SECONDS_ENV: bad})

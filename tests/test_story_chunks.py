@@ -56,6 +56,7 @@ def test_slices_cover_every_index_once_in_order() -> None:
     assert [(s.start, s.stop) for s in chunks.slices(6, 3)] == [(0, 3), (3, 6)]
     assert [(s.start, s.stop) for s in chunks.slices(1, 3)] == [(0, 3)]
     assert [(s.start, s.stop) for s in chunks.slices(2, 0)] == [(0, 1), (1, 2)]
+    assert list(chunks.slices(0, 3)) == []
 
 
 @pytest.mark.parametrize("at_once", [1, 4, 50])
@@ -166,7 +167,7 @@ def test_no_pass_of_the_model_holds_more_than_the_bound(monkeypatch: pytest.Monk
     else:
         answers = excel.val_story_simulate(story_grid(2), DISTRIBUTIONS, 60_000)
     assert len(answers) == {"story": 60_000, "implied": 6_000, "simulate": 3}[call]
-    assert sum(sizes) >= 60_000 and max(sizes) <= chunks.VALUATIONS_AT_ONCE, sizes[:20]
+    assert sum(sizes) >= 60_000 and max(sizes) <= 50_000 == chunks.VALUATIONS_AT_ONCE
 
 
 NAMES = st.one_of(st.none(), st.floats(-10, 10), st.sampled_from(

@@ -41,8 +41,8 @@ class Cost:
 
     function: str
     valuations: int
-    companies: int = 0
-    per_company: int = 0  # valuations a company: draws, or the solver's
+    companies: int
+    per_company: int  # valuations a company: 1, the draws, or the solver's
     one_pass: bool = True
 
     @property
@@ -68,7 +68,7 @@ def estimate(name: str, args: list[Any]) -> Cost:
     """The cost of a checked call (:func:`server_requests.check_call` passed)."""
     if name not in ("val_story", "val_story_table", "val_story_implied",
                     "val_story_simulate") or not args:
-        return Cost(name, 0)
+        return Cost(name, 0, 0, 0)
     count = table.companies_in(args[0])
     if name == "val_story_simulate":
         draws = _draws(args)
@@ -88,11 +88,12 @@ def over_limit(cost: Cost, limit: int) -> BadRequest | None:
         said += f" x {cost.per_company:,} draws"
     elif cost.function == "val_story_implied":
         said += f" (about {cost.per_company} valuations each for the solver)"
-    fit = limit // max(cost.per_company, 1)
+    # over the limit: at least one company, and a valuation each
+    fit = limit // cost.per_company
     split = (f"split the story into calls of at most {fit:,} companies" if fit else
              "the call is too large whatever the split")
     if cost.function == "val_story_simulate":
-        fewer = limit // max(cost.companies, 1)
+        fewer = limit // cost.companies
         if fewer:
             split += f", or draw at most {fewer:,} times"
     return BadRequest(

@@ -56,7 +56,7 @@ def setting(name: str, default: float, unit: str,
         value = float(text)
     except ValueError:
         raise ValueError(f"{name}={text!r}: expected a number of {unit}, e.g. "
-                         f"{default:g}") from None
+                         f"{default:.15g}") from None
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}={text!r}: expected a positive number of {unit}")
     return value

@@ -28,14 +28,14 @@ SIMULATED_AT_ONCE = 2_000_000
 
 
 def slices(count: int, size: int) -> Iterator[slice]:
-    """[0, count) in consecutive slices of at most ``size`` (at least one, even empty)."""
+    """[0, count) in consecutive slices of at most ``size`` (at least 1)."""
     size = max(1, size)
-    yield from (slice(start, start + size) for start in range(0, max(count, 1), size))
+    yield from (slice(start, start + size) for start in range(0, count, size))
 
 
 def companies(given: Mapping[str, Any]) -> int:
     """The companies of a parsed story (every label holds one cell a company)."""
-    return max((np.size(cells) for cells in given.values()), default=1)
+    return max(np.size(cells) for cells in given.values())
 
 
 def take(value: Any, part: slice, count: int) -> Any:
@@ -77,8 +77,8 @@ def simulated_columns(given: Mapping[str, Any], distributions: Any, draws: Any =
     would in one pass."""
     try:
         per_company = simulate.draws_count(draws)
-    except XlfuncsError:
-        per_company = 1  # refused by simulate itself, with its own reason
+    except XlfuncsError:  # refused by simulate itself, with its own reason
+        return simulate.simulate(given, distributions, draws, seed, price)
     count = companies(given)
     names: list[str] = []
     columns: list[list[Any]] = []
