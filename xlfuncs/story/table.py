@@ -75,13 +75,12 @@ def companies_in(value: Any) -> int:
     """The companies a story range holds, read from its first row and column alone
     (cheap: it sizes a call before it runs); 0 when neither line holds a label."""
     rows = value if isinstance(value, list) else [[value]]
-    rows = rows if rows and isinstance(rows[0], list) else [rows]
-    first_row = rows[0] if rows else []
+    rows = rows if rows and isinstance(rows[0], list) else [rows]  # a row, as grid() reads it
     first_column = [row[0] if isinstance(row, list) and row else None for row in rows]
-    layout = _layout(_labels(first_column), _labels(first_row))
+    layout = _layout(_labels(first_column), _labels(rows[0]))
     if layout is None:
         return 0
-    return max(0, (len(first_row) if layout == "columns" else len(rows)) - 1)
+    return (len(rows[0]) if layout == "columns" else len(rows)) - 1
 
 
 def parse(value: Any, name: str = "story") -> Story:
