@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from xlfuncs.errors import XlError, XlfuncsError
 from xlfuncs.story import chunks, excel, implied, model, simulate, table
 
+from .story_reference import reference
+from .test_story import STORY_A
+
 LABELS = ("revenue", "growth_next", "growth_2_5", "margin_next", "target_margin",
           "convergence_year", "sales_to_capital_1_5", "sales_to_capital_6_10", "riskfree",
           "cost_of_capital")
@@ -198,3 +201,19 @@ def test_a_range_without_labels_holds_no_companies() -> None:
             table.parse(value)
     assert [table.companies_in(v) for v in ([[1.0, 2.0]], [["moat", 1.0]], 5.0)] == [0, 0, 0]
     assert table.companies_in("revenue") == 0  # labels but no values: refused by parse
+
+
+def test_a_simulation_that_draws_every_input_answers_every_company() -> None:
+    """Every input drawn, without spread: the companies' own cells are all replaced, so
+    each gets the drawn story's value (the independent implementation's) in every
+    statistic. The engine answered one company and then failed (an IndexError: a 500)."""
+    drawn = STORY_A  # every input given
+    assert set(drawn) == set(model.LABELS)
+    distributions = [[label, "uniform", value, value] for label, value in drawn.items()]
+    answers = excel.val_story_simulate(story_grid(3), distributions, 50)
+    expected = reference(drawn)["per_share"]
+    names, *companies_stats = answers
+    assert names[-1] == "draws valued" and len(companies_stats) == 3
+    for stats in companies_stats:
+        assert stats[:-1] == pytest.approx([expected] * (len(names) - 1), rel=1e-12)
+        assert stats[-1] == 50.0

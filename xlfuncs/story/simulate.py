@@ -159,7 +159,9 @@ def simulated_values(given: Mapping[str, Any], distributions: Any, draws: Any = 
         values[:, start:start + step] = valued.per_share.values
         if start == 0:
             outcome = valued.outcome()
-            first = [outcome.error(int(code)) for code in valued.per_share.status[:, 0]]
+            # every input drawn: one row of values stands for all the companies
+            codes = np.broadcast_to(valued.per_share.status[:, 0], (companies,))
+            first = [outcome.error(int(code)) for code in codes]
     return values, first
 
 
