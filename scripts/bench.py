@@ -389,13 +389,14 @@ def main() -> int:
                              "gives the date) and rewrite docs/performance.md")
     args = parser.parse_args()
     # imported here: bench_server imports this module's helpers
-    from bench_server import bench_server, bench_server_load
+    from bench_server import bench_server, bench_server_load, bench_server_stories
     from bench_story import bench_story
 
     group = None
     if args.server:
         group = [*bench_server(200 if args.quick else 500, 100_000, 3),
-                 *bench_server_load(100 if args.quick else 300)]
+                 *bench_server_load(100 if args.quick else 300),
+                 *bench_server_stories(100 if args.quick else 300)]
     elif args.story:
         group = bench_story(100_000, 10_000, 100_000, 3)
     elif args.workbook:
@@ -419,6 +420,7 @@ def main() -> int:
     results.append(bench_import(repeat * 2))
     results += bench_server(200 if args.quick else 500, rows_count, repeat)
     results += bench_server_load(100 if args.quick else 300)
+    results += bench_server_stories(100 if args.quick else 300)
     results += bench_story(rows_count, 10_000, 100_000, repeat)
     machine = {"python": platform.python_version(), "platform": platform.platform(),
                "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()}

@@ -3,8 +3,12 @@
 * one VAL_PS call against an echo function on the same server, and a 100,000-row call
   against the same call in-process;
 * single-cell latency (median, p99) idle and while 100,000-row calls run in parallel,
-  with 1 worker and with 2: the default must keep the loaded p99 under 10x the idle p99;
-* peak memory of the server's processes for the largest call the default limit allows.
+  with 1 worker and with 2, and while the heaviest story calls the default cost limit
+  allows run (VAL_STORY_SIMULATE, VAL_STORY_IMPLIED): the loaded p99 must stay under 10x
+  the idle p99, measured side by side;
+* peak memory of the server's processes for the largest calls the default limits allow:
+  a metric over 1,333,333 cells, VAL_STORY_IMPLIED over 133,000 companies,
+  VAL_STORY_SIMULATE at the cost limit.
 
 Every loop is bounded in count and time; every request goes to 127.0.0.1.
 """
@@ -47,15 +51,26 @@ LOAD_SECONDS = 120  # the load clients stop by themselves after this, whatever h
 # A client that posts a prepared body again and again until told to stop (or time runs
 # out): a separate process, so its work does not slow the probe's clock.
 LOADER = """
-import sys, time, urllib.request
+import sys, time, urllib.error, urllib.request
 url, path, stop = sys.argv[1], sys.argv[2], float(sys.argv[3])
 body = open(path, "rb").read()
 while time.time() < stop:
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=300) as response:
-        response.read()
-    print("done", flush=True)
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            response.read()
+        print("done", flush=True)
+    except urllib.error.HTTPError as error:
+        print(f"refused {error.code}", flush=True)
 """
+STORY_LABELS = ["revenue", "growth_next", "growth_2_5", "margin_next", "target_margin",
+                "convergence_year", "sales_to_capital_1_5", "sales_to_capital_6_10",
+                "riskfree", "cost_of_capital"]
+# The heaviest story calls the default limits allow (5,000,000 story valuations a call;
+# 1,333,333 cells): one load client posts them back to back.
+SIMULATED = (5, 1_000_000)  # companies x draws
+IMPLIED_COMPANIES = 100_000  # the issue's call; 133,000 fill the cells limit
+LARGEST_IMPLIED = 133_000
 
 
 def payload(name: str, args: list[Any]) -> dict[str, Any]:
@@ -116,9 +131,12 @@ def percentiles(times: list[float]) -> dict[str, float]:
             "runs": len(ordered)}
 
 
-def single_cell_latency(base: str, calls: int) -> dict[str, float]:
-    body = json.dumps(payload("val_ps", [[[323.2]], [[0.2156]]])).encode()
-    for _ in range(20):  # warm
+def single_cell_latency(base: str, calls: int, body: bytes | None = None,
+                        warm: int = 20) -> dict[str, float]:
+    """Latency of one small call (VAL_PS of one cell unless ``body``), posted ``calls``
+    times in a row after ``warm`` untimed ones."""
+    body = body or json.dumps(payload("val_ps", [[[323.2]], [[0.2156]]])).encode()
+    for _ in range(warm):
         post_body(base, body)
     times = []
     for _ in range(calls):
@@ -135,27 +153,56 @@ def column_call(rows: int, decimals: int = 4, top: float = 9999.0) -> bytes:
     return json.dumps(payload("val_ps", [caps, revenue])).encode()
 
 
-def latency_under_load(workers: int, calls: int) -> tuple[dict[str, float], dict[str, Any]]:
-    """Single-cell latency idle, then while LOAD_CLIENTS clients post 100,000-row calls."""
+def latency_under_load(workers: int, calls: int, load: bytes | None = None,
+                       clients: int = LOAD_CLIENTS, probes: tuple[bytes | None, ...] = (None,)
+                       ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each probe's latency (a one-cell VAL_PS by default) idle, then while ``clients``
+    clients post ``load`` (a 100,000-row call by default) back to back: (idle, loaded)
+    a probe, side by side on one server; the loaded side counts the load's answers."""
     with serving(workers) as (base, _), tempfile.TemporaryDirectory() as work:
-        idle = single_cell_latency(base, calls)
+        idle = [single_cell_latency(base, calls, probe) for probe in probes]
         body = Path(work) / "load.json"
-        body.write_bytes(column_call(LOAD_ROWS))
+        body.write_bytes(load or column_call(LOAD_ROWS))
         stop = time.time() + LOAD_SECONDS
         loaders = [subprocess.Popen([PY, "-c", LOADER, f"{base}/xlwings/custom-functions-call",
                                      str(body), str(stop)], stdout=subprocess.PIPE, text=True)
-                   for _ in range(LOAD_CLIENTS)]
+                   for _ in range(clients)]
         try:
             time.sleep(3.0)  # every loader has a call in flight
-            loaded = single_cell_latency(base, calls)
+            # not warmed again: a warm-up call could absorb a stall the load causes
+            loaded = [single_cell_latency(base, calls, probe, warm=0) for probe in probes]
         finally:
-            done = 0
-            for loader in loaders:
+            said = ""
+            for loader in loaders:  # a client gone: the server stops its call
                 loader.terminate()
-                out, _ = loader.communicate(timeout=300)
-                done += out.count("done")
-        loaded["large_calls_done"] = done
-    return idle, loaded
+                said += loader.communicate(timeout=300)[0]
+        for measured in loaded:
+            measured["large_calls_done"] = said.count("done")
+            measured["large_calls_refused"] = said.count("refused")
+    return list(zip(idle, loaded, strict=True))
+
+
+def story_table(companies: int) -> list[list[Any]]:
+    """Random stories, labels in the first row and a company a row, 3 decimals."""
+    rng = random.Random(7)
+    return [STORY_LABELS, *([round(rng.uniform(1, 100), 3), round(rng.uniform(0, 1), 3),
+                             round(rng.uniform(0, 0.5), 3), round(rng.uniform(-1, 0.1), 3),
+                             round(rng.uniform(0.1, 0.3), 3), float(rng.randint(1, 10)),
+                             round(rng.uniform(1, 3), 3), round(rng.uniform(1, 3), 3),
+                             round(rng.uniform(0.02, 0.05), 3), round(rng.uniform(0.08, 0.14), 3)]
+                            for _ in range(companies))]
+
+
+def simulation_call(companies: int, draws: int) -> bytes:
+    return json.dumps(payload("val_story_simulate", [
+        story_table(companies), [["growth_2_5", "normal", 0.3, 0.1, None],
+                                 ["target_margin", "triangular", 0.1, 0.2, 0.3]],
+        [[draws]]])).encode()
+
+
+def implied_call(companies: int) -> bytes:
+    return json.dumps(payload("val_story_implied", [story_table(companies), [[30.0]],
+                                                    [["growth_2_5"]]])).encode()
 
 
 def tree(pid: int) -> list[int]:
@@ -178,13 +225,10 @@ def status_kib(pid: int, field: str) -> int:
     return 0
 
 
-def peak_memory_of_largest_call() -> tuple[dict[str, Any], dict[str, Any], str]:
-    """The largest call the default limit allows: its time, and the peak RSS of the
-    server's processes (sampled sum; the sum of each process's own peak bounds it)."""
-    cells = max_cells(int(DEFAULT_LIMIT_MB * 1e6))
-    rows = (cells - 100) // 2  # two ranges; every cell but the last is followed by a comma
-    body = column_call(rows, decimals=3, top=999.0)  # "[123.456]," under the byte limit too
-    assert len(body) <= DEFAULT_LIMIT_MB * 1e6, len(body)
+def peak_memory(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One call's time and the peak RSS of the server's processes while it runs (sampled
+    sum; the sum of each process's own peak bounds it), beside one 100,000-row call on
+    the same server."""
     with serving(1) as (base, pid):
         reference = timed(lambda: post_body(base, column_call(LOAD_ROWS)), 1)
         before = sum(status_kib(p, "VmRSS") for p in tree(pid))
@@ -207,12 +251,28 @@ def peak_memory_of_largest_call() -> tuple[dict[str, Any], dict[str, Any], str]:
         assert answer.startswith(b'{"result":'), answer[:200]
     ours = {"median": seconds, "min": seconds, "max": seconds, "runs": 1,
             "peak_mib": peak / 1024, "high_water_mib": high_water / 1024,
-            "idle_mib": before / 1024, "cells": 2 * rows, "body_mb": len(body) / 1e6}
-    note = (f"{2 * rows:,} cells ({rows:,} rows x 2 ranges), a {len(body) / 1e6:.1f} MB "
-            f"body; peak RSS of the server's processes {peak / 1024:.0f} MiB sampled "
-            f"(idle {before / 1024:.0f} MiB; the sum of each process's own peak "
-            f"{high_water / 1024:.0f} MiB)")
-    return ours, reference, note
+            "idle_mib": before / 1024, "body_mb": len(body) / 1e6}
+    return ours, reference
+
+
+def memory_note(ours: dict[str, Any], what: str) -> str:
+    size = (f"{ours['body_mb']:.1f} MB" if ours["body_mb"] >= 0.1
+            else f"{ours['body_mb'] * 1000:.1f} KB")
+    return (f"{what}, a {size} body; peak RSS of the server's processes "
+            f"{ours['peak_mib']:.0f} MiB sampled (idle {ours['idle_mib']:.0f} MiB; the sum "
+            f"of each process's own peak {ours['high_water_mib']:.0f} MiB)")
+
+
+def peak_memory_of_largest_call() -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The largest metric call the default limit allows."""
+    cells = max_cells(int(DEFAULT_LIMIT_MB * 1e6))
+    rows = (cells - 100) // 2  # two ranges; every cell but the last is followed by a comma
+    body = column_call(rows, decimals=3, top=999.0)  # "[123.456]," under the byte limit too
+    assert len(body) <= DEFAULT_LIMIT_MB * 1e6, len(body)
+    ours, reference = peak_memory(body)
+    ours["cells"] = 2 * rows
+    return ours, reference, memory_note(ours, f"{2 * rows:,} cells ({rows:,} rows x 2 "
+                                              "ranges)")
 
 
 def bench_server(calls: int, rows: int, repeat: int) -> list[dict[str, Any]]:
@@ -257,7 +317,7 @@ def bench_server_load(calls: int) -> list[dict[str, Any]]:
     """Single-cell latency under 100,000-row load (1 and 2 workers), and peak memory."""
     rows = []
     for workers in (1, 2):
-        idle, loaded = latency_under_load(workers, calls)
+        ((idle, loaded),) = latency_under_load(workers, calls)
         rows.append(row(
             f"xlwings Server, {workers} worker{'s' * (workers > 1)}: one-cell call while "
             f"{LOAD_CLIENTS} {LOAD_ROWS:,}-row calls run", loaded,
@@ -270,6 +330,47 @@ def bench_server_load(calls: int) -> list[dict[str, Any]]:
     rows.append(row(
         f"xlwings Server: the largest call the default {DEFAULT_LIMIT_MB:g} MB limit allows",
         ours, f"one {LOAD_ROWS:,}-row call on the same server", reference,
-        "peak RSS < 1 GiB", lambda r, o: o["peak_mib"] < 1024 and o["high_water_mib"] < 1024,
-        note=note))
+        "peak RSS < 1 GiB", under_a_gib, note=note))
+    return rows
+
+
+def under_a_gib(ratio: float, ours: dict[str, Any]) -> bool:
+    return ours["peak_mib"] < 1024 and ours["high_water_mib"] < 1024
+
+
+def bench_server_stories(calls: int) -> list[dict[str, Any]]:
+    """Single-cell latency beside the heaviest story calls the default limits allow, and
+    the peak memory of the largest ones (issue 21)."""
+    companies, draws = SIMULATED
+    heavy = {f"VAL_STORY_SIMULATE of {companies} companies x {draws:,} draws":
+             simulation_call(companies, draws),
+             f"VAL_STORY_IMPLIED over {IMPLIED_COMPANIES:,} companies":
+             implied_call(IMPLIED_COMPANIES)}
+    one_story = json.dumps(payload("val_story", [story_table(1)])).encode()
+    rows = []
+    for what, load in heavy.items():
+        (idle, loaded), (story_idle, story_loaded) = latency_under_load(
+            1, calls, load, clients=1, probes=(None, one_story))
+        rows.append(row(
+            f"xlwings Server, 1 worker: one-cell call while {what} runs", loaded,
+            "the same call on the idle server", idle, "p99 <= 10x idle p99",
+            lambda r, o, idle=idle: o["p99"] <= 10 * idle["p99"],
+            note=(f"{calls} sequential calls each; p99 {loaded['p99'] * 1000:.1f} ms loaded, "
+                  f"{idle['p99'] * 1000:.1f} ms idle ({loaded['p99'] / idle['p99']:.1f}x); "
+                  f"a one-company VAL_STORY (inline) beside it: p99 "
+                  f"{story_loaded['p99'] * 1000:.1f} ms loaded, {story_idle['p99'] * 1000:.1f}"
+                  f" ms idle ({story_loaded['p99'] / story_idle['p99']:.1f}x); "
+                  f"{loaded['large_calls_done']} {what.split()[0]} calls answered during the "
+                  "probes: each runs longer than they do, so one ran throughout")))
+    for what, body in ((f"VAL_STORY_IMPLIED over {LARGEST_IMPLIED:,} companies (the cells "
+                        "limit)", implied_call(LARGEST_IMPLIED)),
+                       (f"VAL_STORY_SIMULATE of {companies} companies x {draws:,} draws (the "
+                        "cost limit)", simulation_call(companies, draws))):
+        ours, reference = peak_memory(body)
+        rows.append(row(f"xlwings Server: {what}", ours,
+                        f"one {LOAD_ROWS:,}-row VAL_PS call on the same server", reference,
+                        "peak RSS < 1 GiB", under_a_gib,
+                        note=memory_note(ours, f"{companies * draws:,} story valuations"
+                                         if "SIMULATE" in what else
+                                         f"{LARGEST_IMPLIED * 10:,} cells")))
     return rows

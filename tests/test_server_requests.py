@@ -26,11 +26,15 @@ from hypothesis import strategies as st
 
 from xlfuncs.registry import CATALOG
 from xlfuncs.server import plan
+from xlfuncs.server_cost import VALUATIONS_ENV
 from xlfuncs.server_requests import LIMIT_ENV
+from xlfuncs.story.model import LABELS, OUTPUTS
+from xlfuncs.story.simulate import ARITY
 
 from .test_server import HOST, running
 
 LIMIT_MB = 2  # the fixture's XLFUNCS_MAX_REQUEST_MB: small, so the limit tests send little
+MAX_VALUATIONS = 100_000  # and its cost limit: fuzzed simulations of 10**6 draws get 413
 CALL = "/xlwings/custom-functions-call"
 PAYLOAD = {"func_name": "val_ps", "args": [[[300]], [[2]]], "caller_address": "Sheet1!A1",
            "formula_name": "VAL_PS", "version": "0.37.8", "runtime": "1.4",
@@ -41,7 +45,8 @@ NUM = {"type": "Error", "errorType": "Num"}
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("requests")
-    with running(tmp, environ={LIMIT_ENV: str(LIMIT_MB)}) as (base, _):
+    with running(tmp, environ={LIMIT_ENV: str(LIMIT_MB),
+                               VALUATIONS_ENV: str(MAX_VALUATIONS)}) as (base, _):
         yield base, tmp / f"server-{base.rsplit(':', 1)[1]}.log"
 
 
@@ -355,3 +360,78 @@ def test_fuzzed_calls_get_an_answer_or_a_4xx_with_a_reason_never_a_5xx(
         server: str, request: dict[str, Any]) -> None:
     status, text = post(server, json.dumps(request).encode(), timeout=30)
     assert status == 200 or (400 <= status < 500 and text.strip()), (status, text[:300])
+
+
+# ---- the story functions' arguments, fuzzed ---------------------------------------------
+
+STORY_ENTRIES = [e for e in CATALOG if e.name.startswith("VAL_STORY")]
+REQUIRED_LABELS, OPTIONAL_LABELS = list(LABELS[:10]), list(LABELS[10:])
+ODD_LABELS = st.sampled_from(["Growth 2-5", "REVENUE", "company", "", None, "moat",
+                              "revenue", 5, True])
+LABEL_CELLS = st.sampled_from(LABELS) | ODD_LABELS
+# numbers a story takes (rates, years, amounts), with now and then a cell of any kind
+STORY_CELLS = st.floats(-0.5, 3) | st.integers(1, 10) | st.sampled_from([100.0, 1e9]) | CELLS
+DRAWS = st.sampled_from([None, 1, 100, 2_000, 10_000, 10**6, 10**6 + 1, 0, -1, 2.5, "abc",
+                         1e300, True, 10**400, ""])
+
+
+def sometimes(draw: st.DrawFn, one_in: int) -> bool:
+    return draw(st.integers(1, one_in)) == 1
+
+
+@st.composite
+def story_ranges(draw: st.DrawFn) -> Any:
+    """Every required label (now and then one missing, an odd label or one twice) and
+    optional ones, down the first column or along the first row; 1-3 companies."""
+    labels: list[Any] = draw(st.permutations(REQUIRED_LABELS))
+    labels += draw(st.lists(st.sampled_from(OPTIONAL_LABELS), max_size=4, unique=True))
+    if sometimes(draw, 4):
+        labels[draw(st.integers(0, len(labels) - 1))] = draw(ODD_LABELS)
+    companies = 0 if sometimes(draw, 10) else draw(st.integers(1, 3))
+    grid = [[label, *(draw(STORY_CELLS) for _ in range(companies))] for label in labels]
+    if draw(st.booleans()):
+        grid = [list(line) for line in zip(*grid, strict=True)]
+    return grid
+
+
+@st.composite
+def distribution_ranges(draw: st.DrawFn) -> Any:
+    """Drivers with a known distribution and its parameters, or now and then not."""
+    rows = []
+    for label in draw(st.lists(st.sampled_from(LABELS), min_size=1, max_size=3,
+                               unique=True)):
+        name = draw(st.sampled_from(list(ARITY)))
+        parameters = sorted(draw(st.floats(0, 1)) for _ in range(ARITY[name]))
+        if sometimes(draw, 4):
+            label, name = draw(LABEL_CELLS), draw(st.sampled_from([name, "beta", "", None]))
+            parameters = [draw(STORY_CELLS) for _ in range(draw(st.integers(0, 4)))]
+        rows.append([label, name, *parameters])
+    width = max(len(row) for row in rows)
+    return [row + [None] * (width - len(row)) for row in rows]
+
+
+@st.composite
+def story_requests(draw: st.DrawFn) -> dict[str, Any]:
+    entry = draw(st.sampled_from(STORY_ENTRIES))
+    by_name = {
+        "story": story_ranges(), "result": st.sampled_from([*OUTPUTS, "value", "", None, 2]),
+        "target": STORY_CELLS | ranges(), "driver": LABEL_CELLS, "low": st.none() | STORY_CELLS,
+        "high": st.none() | STORY_CELLS,
+        "distributions": distribution_ranges(), "draws": DRAWS, "seed": STORY_CELLS,
+        "price": STORY_CELLS}
+    count = draw(st.integers(sum(not p.optional for p in entry.params), len(entry.params)))
+    args = [draw(by_name[p.name]) for p in entry.params[:count]]
+    return {**PAYLOAD, "func_name": entry.python_name, "formula_name": entry.name,
+            "args": [a if isinstance(a, list) else [[a]] for a in args]}
+
+
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(request=story_requests())
+def test_fuzzed_story_calls_get_an_answer_or_a_4xx_with_a_reason_never_a_5xx(
+        server: str, request: dict[str, Any]) -> None:
+    """Story ranges, distributions, draws (up to 10**400), targets and brackets: 200, or a
+    4xx that says why (413 past the fixture's cost limit); never a 5xx, never a hang."""
+    status, text = post(server, json.dumps(request).encode(), timeout=60)
+    assert status == 200 or (400 <= status < 500 and text.strip()), (status, text[:300])
+    assert status != 413 or "story valuations" in text or "request too large" in text

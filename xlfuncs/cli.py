@@ -151,10 +151,10 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .server import serve
+    from .server import Limits, serve
 
     return serve(args.host, args.port, args.workers, args.certs, args.project,
-                 args.max_request_mb)
+                 Limits(args.max_request_mb, args.max_valuations, args.max_call_seconds))
 
 
 def _lite(args: argparse.Namespace) -> int:
@@ -230,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="largest request body read, in MB; larger calls get 413 "
                              "(default: $XLFUNCS_MAX_REQUEST_MB or 16, which allows "
                              "1,333,333 cells)")
+    server.add_argument("--max-valuations", type=float, metavar="N",
+                        help="largest cost of a call in story valuations (companies x draws "
+                             "of VAL_STORY_SIMULATE, ...); costlier calls get 413 (default: "
+                             "$XLFUNCS_MAX_VALUATIONS or 5,000,000)")
+    server.add_argument("--max-call-seconds", type=float, metavar="S",
+                        help="time limit of a call; a call running longer is stopped "
+                             "(default: $XLFUNCS_MAX_CALL_SECONDS or 60)")
     server.set_defaults(run=_serve)
 
     lite = commands.add_parser("lite", help="write main.py and requirements.txt for "

@@ -6,8 +6,8 @@ of a project folder; ``xlfuncs serve`` writes a minimal one whose ``custom_funct
 package re-exports ``xlfuncs.udfs`` (nothing else: the examples of xlwings Server stay
 off) and starts the server on loopback, under uvicorn, or gunicorn with uvicorn workers
 for ``--workers`` above 1. The app it runs is :mod:`xlfuncs.server_app`: xlwings Server's
-behind a guard (size limit, 400 with the reason for a malformed call, large calls off the
-event loop).
+behind a guard (size and cost limits, 400 with the reason for a malformed call, large
+calls off the event loop, each within a time limit).
 
 xlwings Server is dual-licensed: ``XLWINGS_LICENSE_KEY=noncommercial`` for non-commercial
 use (PolyForm Noncommercial), a paid key otherwise. ``xlfuncs serve`` will not start
@@ -25,7 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .server_requests import LIMIT_ENV, limit_mb
+from .server_cost import VALUATIONS_ENV, max_valuations
+from .server_requests import LIMIT_ENV, SECONDS_ENV, call_seconds, limit_mb
 
 NAMESPACE = "XLFUNCS"
 # xlfuncs' own add-in ids (Office identifies an add-in by its manifest id; xlwings
@@ -50,8 +51,9 @@ except Exception as exc:
     print(f"{type(exc).__name__}: {exc}")
     raise SystemExit(1)
 """
-# seconds gunicorn gives a worker to finish its calls after SIGTERM (its default is 30)
-GRACEFUL_SECONDS = 120
+# After SIGTERM the server answers the calls in progress, each stopped at the time limit
+# at the latest; past the time limit and this margin, uvicorn (or gunicorn) stops waiting.
+GRACEFUL_MARGIN_SECONDS = 30
 
 CUSTOM_FUNCTIONS = '''\
 """The Excel functions of xlfuncs, as xlwings Server loads them.
@@ -107,13 +109,47 @@ class Plan:
     url: str
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one call may take: request MB, story valuations, seconds (None: the
+    environment's setting, else the default)."""
+
+    request_mb: float | None = None
+    valuations: float | None = None
+    call_seconds: float | None = None
+
+
+def _limits(given: Limits, environ: dict[str, str]) -> dict[str, str]:
+    """The limits as the environment the server reads them from; ServeError naming the
+    flag or variable that is wrong."""
+    chosen = {}
+    for value, flag, variable, read, example in (
+            (given.request_mb, "--max-request-mb", LIMIT_ENV, limit_mb, "MB, e.g. 16"),
+            (given.valuations, "--max-valuations", VALUATIONS_ENV, max_valuations,
+             "story valuations, e.g. 5000000"),
+            (given.call_seconds, "--max-call-seconds", SECONDS_ENV, call_seconds,
+             "seconds, e.g. 60")):
+        if value is not None and not 0 < value < float("inf"):
+            raise ServeError(f"{flag} must be a positive number of {example}")
+        try:
+            chosen[variable] = f"{read(environ) if value is None else value:.15g}"
+        except ValueError as exc:
+            raise ServeError(f"xlfuncs serve: {exc}") from None
+    return chosen
+
+
+def graceful_seconds(environ: dict[str, str]) -> int:
+    """How long the server waits for the calls in progress after SIGTERM."""
+    return int(float(environ[SECONDS_ENV])) + GRACEFUL_MARGIN_SECONDS
+
+
 def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
          certs: Path | None = None, project: Path | None = None,
          environ: dict[str, str] | None = None, max_request_mb: float | None = None,
-         ) -> Plan:
+         limits: Limits | None = None) -> Plan:
     """The command and environment that serve xlfuncs; raises ServeError with the reason
     when it cannot start. ``max_request_mb`` (else ``$XLFUNCS_MAX_REQUEST_MB``, else 16)
-    is the largest request body the server reads."""
+    is the largest request body the server reads; ``limits`` the rest of a call's."""
     environ = dict(os.environ if environ is None else environ)
     if not environ.get("XLWINGS_LICENSE_KEY"):
         raise ServeError(LICENSE_HELP)
@@ -121,12 +157,10 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         raise ServeError(INSTALL_HELP)
     if workers < 1:
         raise ServeError("--workers must be 1 or more")
-    if max_request_mb is not None and not 0 < max_request_mb < float("inf"):
-        raise ServeError("--max-request-mb must be a positive number of MB, e.g. 16")
-    try:
-        limit = limit_mb(environ) if max_request_mb is None else max_request_mb
-    except ValueError as exc:
-        raise ServeError(f"xlfuncs serve: {exc}") from None
+    limits = limits or Limits()
+    chosen_limits = _limits(Limits(max_request_mb if max_request_mb is not None
+                                   else limits.request_mb, limits.valuations,
+                                   limits.call_seconds), environ)
     folder = write_project((project or default_project()).resolve())
     env = {
         **environ,
@@ -137,7 +171,7 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         "XLWINGS_ENABLE_HOTRELOAD": "false",
         "XLWINGS_PROJECT_NAME": "xlfuncs",
         "XLWINGS_ENVIRONMENT": environ.get("XLWINGS_ENVIRONMENT", "prod"),
-        LIMIT_ENV: f"{limit:g}",
+        **chosen_limits,
         **{f"XLWINGS_MANIFEST_ID_{name.upper()}": uuid for name, uuid in MANIFEST_IDS.items()},
     }
     tls: list[str] = []
@@ -147,7 +181,7 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
         scheme = "https"
     if workers == 1:
         argv = [sys.executable, "-m", "uvicorn", APP, "--host", host, "--port", str(port),
-                "--no-access-log"]
+                "--no-access-log", "--timeout-graceful-shutdown", str(graceful_seconds(env))]
         if certs is not None:
             tls = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
     else:
@@ -157,7 +191,7 @@ def plan(host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
                   else "uvicorn.workers.UvicornWorker")
         argv = [sys.executable, "-m", "gunicorn", APP, "--worker-class", worker,
                 "--workers", str(workers), "--bind", f"{host}:{port}",
-                "--graceful-timeout", str(GRACEFUL_SECONDS)]
+                "--graceful-timeout", str(graceful_seconds(env))]
         if certs is not None:
             tls = ["--certfile", str(cert), "--keyfile", str(key)]
     shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
@@ -204,10 +238,10 @@ Stop with Ctrl+C."""
 
 
 def serve(host: str, port: int, workers: int, certs: Path | None,
-          project: Path | None, max_request_mb: float | None = None) -> int:
+          project: Path | None, limits: Limits | None = None) -> int:
     """Start the server in this process's place (exec); returns only on an error."""
     try:
-        chosen = plan(host, port, workers, certs, project, max_request_mb=max_request_mb)
+        chosen = plan(host, port, workers, certs, project, limits=limits)
     except ServeError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -2,15 +2,19 @@
 
 For ``POST /xlwings/custom-functions-call`` the guard
 
-* refuses a body over the size limit with 413 before reading it (Content-Length) or as
-  soon as a streamed body passes it (``$XLFUNCS_MAX_REQUEST_MB``, 16 MB by default), and
-  one of more cells than the limit allows (one per 12 bytes) before parsing it;
+* refuses a body that is not declared JSON with 415 and a one-line reason (FastAPI's own
+  422 echoed the whole body back), and a body over the size limit with 413 before reading
+  it (Content-Length) or as soon as a streamed body passes it (``$XLFUNCS_MAX_REQUEST_MB``,
+  16 MB by default), and one of more cells than the limit allows (one per 12 bytes)
+  before parsing it;
 * refuses a malformed call with 400 and the reason (:mod:`xlfuncs.server_requests`);
-* runs a small call inline and a large one (over 64 KB of JSON) in a separate process,
-  one call at a time: the CPU-bound numpy work and the JSON of a large range stay off the
-  event loop, so single-cell calls are answered while it runs, and the memory of large
-  calls is bounded by one call per worker (and four limits' worth of waiting bodies, past
-  which a large call gets 503 with Retry-After: busy, not broken, so Excel retries it);
+* estimates the call's cost from its arguments (:mod:`xlfuncs.server_cost`) and refuses
+  one over the cost limit with 413, the limit and how to split it;
+* runs a call inline when it is small (64 KB of JSON at most) and cheap (no more than one
+  quick pass of the story model), and every other call in the large-call process
+  (:mod:`xlfuncs.server_calls`), one at a time and each within the time limit: the
+  event loop keeps answering single cells meanwhile, and a call that runs too long, or
+  whose client has gone, is stopped with its process;
 * turns an exception that escapes a function into a 500 that names the call and is
   logged with its traceback (a bug of ours: a request's fault is a 400 before that).
 
@@ -22,25 +26,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
-import signal
-import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextvars import ContextVar
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from starlette.requests import Request
 from xlwings_server import main as xlwings_main
 from xlwings_server.config import settings
 from xlwings_server.routers import xlwings as xlwings_router
 
-from .server_requests import BadRequest, check_call, functions_of, limit_mb, parse, summary
+from .server_calls import Answer, CallProcess, busy, run_or_drop
+from .server_cost import Cost, estimate, max_valuations, over_limit
+from .server_requests import (
+    BadRequest,
+    check_call,
+    content_type_refusal,
+    functions_of,
+    limit_mb,
+    parse,
+    summary,
+)
 from .server_requests import too_large as too_large_error
 
 Scope = MutableMapping[str, Any]
@@ -53,20 +61,22 @@ logger = logging.getLogger("xlfuncs.server")
 CALL_PATH = f"{settings.app_path}/xlwings/custom-functions-call"
 INLINE_BYTES = 64 * 1024  # ~5,000 cells: a few ms of work, fine on the event loop
 LIMIT_BYTES = int(limit_mb() * 1e6)
+MAX_VALUATIONS = max_valuations()
 # The bodies of large calls waiting for the call process are held in memory: at most four
 # limits' worth per worker; beyond that, 503 (busy, Excel retries it later)
 WAITING_BYTES = 4 * LIMIT_BYTES
-RETRY_SECONDS = 10
 _CURRENT_CALL: ContextVar[str] = ContextVar("xlfuncs_current_call", default="a call")
 
 
-async def respond(send: Send, status: int, text: str,
-                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    body = text.encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})
+async def respond(send: Send, answer: Answer) -> None:
+    await send({"type": "http.response.start", "status": answer.status,
+                "headers": answer.headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+async def refuse(send: Send, refusal: BadRequest) -> None:
+    logger.info("refused (%d): %s", refusal.status, refusal.reason)
+    await respond(send, Answer.text(refusal.status, refusal.reason))
 
 
 class Disconnected(Exception):
@@ -115,18 +125,21 @@ def _replay(body: bytes, then: Receive | None) -> Receive:
     return receive
 
 
-async def checked_call(app: ASGIApp, scope: Scope, body: bytes, send: Send,
-                       receive: Receive | None = None) -> None:
-    """Validate the body, then run the call through xlwings Server's app."""
-    try:
-        data, body = parse(body, LIMIT_BYTES)
-        check_call(data, functions_of(xlwings_router.custom_functions))
-    except BadRequest as refusal:
-        logger.info("refused (%d): %s", refusal.status, refusal.reason)
-        await respond(send, refusal.status, refusal.reason)
-        return
-    _CURRENT_CALL.set(summary(data))
-    del data  # the app parses the body again; do not hold two copies of a large range
+def validated(body: bytes) -> tuple[Any, bytes, Cost]:
+    """The parsed call, the bytes to hand on and its cost; BadRequest (400, 413) when it
+    is malformed or over a limit."""
+    data, body = parse(body, LIMIT_BYTES)
+    check_call(data, functions_of(xlwings_router.custom_functions))
+    cost = estimate(data["func_name"], data["args"])
+    refusal = over_limit(cost, MAX_VALUATIONS)
+    if refusal is not None:
+        raise refusal
+    return data, body, cost
+
+
+async def run_app(app: ASGIApp, scope: Scope, body: bytes, send: Send,
+                  receive: Receive | None = None) -> None:
+    """Run a validated call through xlwings Server's app."""
     started = False
 
     async def watched(message: Message) -> None:
@@ -153,28 +166,21 @@ async def internal_error(request: Request, exc: Exception) -> PlainTextResponse:
         status_code=500)
 
 
+async def invalid_request(request: Request, exc: RequestValidationError) -> PlainTextResponse:
+    """FastAPI's 422 for a request its endpoint cannot read, without FastAPI's echo of the
+    input (a 2 MB body came back whole): where and what, in one line."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return PlainTextResponse(f"xlfuncs: {where or 'the request'}: "
+                             f"{first.get('msg', 'not what this endpoint reads')}",
+                             status_code=422)
+
+
 xlwings_main.app.add_exception_handler(Exception, internal_error)
+xlwings_main.app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
 
 
-# ---- the process for large calls --------------------------------------------------------
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)  # the server is gone (killed): do not linger
-
-
-def _child_start(parent: int) -> None:
-    # SIGTERM/Ctrl+C reach the whole process group; the server finishes the call in
-    # progress and then shuts this process down itself
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-
-
-def _child_ready() -> int:
-    return os.getpid()
-
+# ---- in the large-call process ----------------------------------------------------------
 
 def child_call(scope: dict[str, Any], body: bytes) -> tuple[int, list[Any], bytes]:
     """Run one call in the call process: (status, headers, body) of the response."""
@@ -188,7 +194,12 @@ async def _collect(scope: dict[str, Any], body: bytes) -> tuple[int, list[Any], 
         messages.append(message)
 
     try:
-        await checked_call(xlwings_main.app, scope, body, send)
+        data, body, _ = validated(body)
+        _CURRENT_CALL.set(summary(data))
+        del data  # the app parses the body again; do not hold two copies of a large range
+        await run_app(xlwings_main.app, scope, body, send)
+    except BadRequest as refusal:
+        await refuse(send, refusal)
     except Exception as exc:  # pragma: no cover  (the app answers its own errors)
         logger.exception("internal error in the call process, %s", _CURRENT_CALL.get())
         return 500, [], f"xlfuncs: internal error ({type(exc).__name__})".encode()
@@ -203,43 +214,14 @@ def _picklable(scope: Scope) -> dict[str, Any]:
     return {key: scope[key] for key in keep if key in scope}
 
 
-class CallProcess:
-    """One process, started with the server, that runs the large calls one at a time."""
-
-    def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
-        self.waiting_bytes = 0  # bodies of the large calls queued or running
-
-    def start(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_child_start, initargs=(os.getpid(),))
-            self._pool.submit(_child_ready)  # import the app now, not on the first call
-        return self._pool
-
-    async def run(self, scope: Scope, body: bytes) -> tuple[int, list[Any], bytes]:
-        pool = self.start()
-        self.waiting_bytes += len(body)
-        try:
-            return await asyncio.wrap_future(pool.submit(child_call, _picklable(scope), body))
-        except BrokenProcessPool:
-            self._pool = None  # the next large call starts a new process
-            raise
-        finally:
-            self.waiting_bytes -= len(body)
-
-    def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)  # a call in progress finishes first
-            self._pool = None
-
+# ---- in the server ----------------------------------------------------------------------
 
 CALLS = CallProcess()
 
 
 class Guard:
-    """Size limit, validation, and the large-call process, for the call endpoint."""
+    """Content type, size and cost limits, validation, and where a call runs, for the call
+    endpoint."""
 
     def __init__(self, app: ASGIApp, limit: int = LIMIT_BYTES,
                  calls: CallProcess = CALLS) -> None:
@@ -253,39 +235,42 @@ class Guard:
             await self.app(scope, receive, send)
             return
         try:
+            refusal = content_type_refusal(dict(scope.get("headers", [])).get(b"content-type"))
+            if refusal is not None:
+                raise refusal
             body = await read_body(scope, receive, self.limit)
+            what = "the call"
+            if len(body) <= INLINE_BYTES:  # parsed here: a few ms at most
+                data, body, cost = validated(body)
+                _CURRENT_CALL.set(summary(data))
+                del data
+                if cost.inline:
+                    await run_app(self.app, scope, body, send, receive)
+                    return
+                what = cost.function.upper()
         except BadRequest as refusal:
-            logger.info("refused (%d): %s", refusal.status, refusal.reason)
-            await respond(send, refusal.status, refusal.reason)
+            await refuse(send, refusal)
             return
         except Disconnected:
             return
-        if len(body) <= INLINE_BYTES:
-            await checked_call(self.app, scope, body, send, receive)
-            return
+        await self.off_the_loop(scope, receive, send, body, what)
+
+    async def off_the_loop(self, scope: Scope, receive: Receive, send: Send, body: bytes,
+                           what: str) -> None:
+        """A call in the large-call process: 503 when too many bytes wait for it already;
+        nothing at all when the client left before the answer."""
         if self.calls.waiting_bytes + len(body) > WAITING_BYTES:
-            logger.warning("busy: %.1f MB of large calls waiting; a %.1f MB call refused",
-                           self.calls.waiting_bytes / 1e6, len(body) / 1e6)
-            await respond(send, 503, f"xlfuncs: busy with other large calls "
-                          f"({self.calls.waiting_bytes / 1e6:.0f} MB waiting); try again in "
-                          f"{RETRY_SECONDS} s, or split the range",
-                          ((b"retry-after", str(RETRY_SECONDS).encode()),))
+            await respond(send, busy(f"{self.calls.waiting_bytes / 1e6:.0f} MB waiting; a "
+                                     f"{len(body) / 1e6:.1f} MB call refused"))
             return
-        try:
-            status, headers, content = await self.calls.run(scope, body)
-        except BrokenProcessPool:
-            logger.exception("the large-call process died (out of memory?) during %d bytes",
-                             len(body))
-            await respond(send, 500, "xlfuncs: the process for large calls died (out of "
-                                     "memory?); the server log has the details")
-            return
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+        answer = await run_or_drop(self.calls, _picklable(scope), body, what, receive)
+        if answer is not None:
+            await respond(send, answer)
 
 
 class Lifespan:
-    """Start the large-call process with the server and stop it (after the call in
-    progress) when the server shuts down."""
+    """Start the large-call process with the server and stop it when the server shuts
+    down (uvicorn has answered the calls in progress by then, or given up on them)."""
 
     def __init__(self, app: ASGIApp, calls: CallProcess = CALLS) -> None:
         self.app = app

@@ -11,6 +11,7 @@ Pure: no xlwings Server import, so ``xlfuncs serve`` can check its limit before 
 
 from __future__ import annotations
 
+import email.message
 import json
 import math
 import os
@@ -20,6 +21,9 @@ from typing import Any
 
 LIMIT_ENV = "XLFUNCS_MAX_REQUEST_MB"
 DEFAULT_LIMIT_MB = 16.0
+SECONDS_ENV = "XLFUNCS_MAX_CALL_SECONDS"
+# A call running longer is stopped; the largest call the cost limit allows takes ~15 s
+DEFAULT_CALL_SECONDS = 60.0
 # What a cell of a typical range costs in Office.js' JSON: "[1234.5678]," (12 bytes); a
 # full-precision double such as 0.12345678901234568 costs 22. The limit in MB also caps the
 # cells at one per 12 bytes: a body of "[1]," cells would otherwise carry 3x as many, and
@@ -41,18 +45,31 @@ class BadRequest(Exception):
         self.status = status
 
 
-def limit_mb(environ: Mapping[str, str] | None = None) -> float:
-    """The request-size limit in MB (10**6 bytes): ``$XLFUNCS_MAX_REQUEST_MB`` or 16."""
-    text = (os.environ if environ is None else environ).get(LIMIT_ENV, "").strip()
+def setting(name: str, default: float, unit: str,
+            environ: Mapping[str, str] | None = None) -> float:
+    """A positive limit from the environment variable ``name``, else ``default``; a
+    ValueError that names the variable and the unit otherwise."""
+    text = (os.environ if environ is None else environ).get(name, "").strip()
     if not text:
-        return DEFAULT_LIMIT_MB
+        return default
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{LIMIT_ENV}={text!r}: expected a number of MB, e.g. 16") from None
+        raise ValueError(f"{name}={text!r}: expected a number of {unit}, e.g. "
+                         f"{default:.15g}") from None
     if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{LIMIT_ENV}={text!r}: expected a positive number of MB")
+        raise ValueError(f"{name}={text!r}: expected a positive number of {unit}")
     return value
+
+
+def limit_mb(environ: Mapping[str, str] | None = None) -> float:
+    """The request-size limit in MB (10**6 bytes): ``$XLFUNCS_MAX_REQUEST_MB`` or 16."""
+    return setting(LIMIT_ENV, DEFAULT_LIMIT_MB, "MB", environ)
+
+
+def call_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """The time limit of a call: ``$XLFUNCS_MAX_CALL_SECONDS`` or 60 seconds."""
+    return setting(SECONDS_ENV, DEFAULT_CALL_SECONDS, "seconds", environ)
 
 
 def max_cells(limit_bytes: int) -> int:
@@ -66,6 +83,21 @@ def too_large(size: int | None, limit_bytes: int, cells: int | None = None) -> B
         f"request too large ({said}): the limit is {limit_bytes / 1e6:g} MB and "
         f"{max_cells(limit_bytes):,} cells; split the range, or raise the limit with "
         f"xlfuncs serve --max-request-mb or {LIMIT_ENV}", status=413)
+
+
+def content_type_refusal(value: bytes | None) -> BadRequest | None:
+    """415 unless the body is declared JSON as xlwings Server reads it (application/json
+    or application/*+json, any parameters); FastAPI answered anything else with a 422 that
+    echoed the whole body back."""
+    message = email.message.Message()
+    message["content-type"] = value.decode("latin-1") if value else ""
+    subtype = message.get_content_subtype()
+    if value and message.get_content_maintype() == "application" and (
+            subtype == "json" or subtype.endswith("+json")):
+        return None
+    said = f"Content-Type {shown(value.decode('latin-1'))}" if value else "no Content-Type"
+    return BadRequest(f"{said}: a call is JSON, sent with Content-Type: application/json "
+                      "(as Excel's add-in sends it)", status=415)
 
 
 def shown(value: object) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import inputs
 from ..errors import XlfuncsError
-from . import api, implied, model, simulate, table
+from . import api, chunks, model, table
 
 
 def single(value: Any) -> Any:
@@ -34,8 +34,7 @@ def val_story(story: Any, result: Any = None) -> list[list[Any]]:
     share, or the output ``result`` names."""
     parsed = table.parse(story)
     chosen = model.check_output(single(result) if result is not None else None)
-    cells = model.value(parsed.given).outcome(chosen).cells()
-    return parsed.shape_out(cells)
+    return parsed.shape_out(chunks.value_cells(parsed.given, chosen))
 
 
 def val_story_table(story: Any) -> list[list[Any]]:
@@ -54,17 +53,17 @@ def val_story_implied(story: Any, target: Any, driver: Any, low: Any = None,
     name = single(driver)
     if not isinstance(name, str):
         raise XlfuncsError("driver: expected the label of a story input, e.g. growth_2_5")
-    outcome = implied.implied(parsed.given, _per_company(parsed, target, "target"), name,
-                              single(low) if low is not None else None,
-                              single(high) if high is not None else None)
-    return parsed.shape_out(outcome.cells())
+    cells = chunks.implied_cells(parsed.given, _per_company(parsed, target, "target"), name,
+                                 single(low) if low is not None else None,
+                                 single(high) if high is not None else None)
+    return parsed.shape_out(cells)
 
 
 def val_story_simulate(story: Any, distributions: Any, draws: Any = None, seed: Any = None,
                        price: Any = None) -> list[list[Any]]:
     """Statistics as rows (companies in columns) or columns (companies in rows)."""
     parsed = table.parse(story)
-    names, columns = simulate.simulate(
+    names, columns = chunks.simulated_columns(
         parsed.given, distributions, single(draws) if draws is not None else None,
         single(seed) if seed is not None else None,
         single(price) if price is not None else None)

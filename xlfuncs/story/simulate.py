@@ -24,7 +24,7 @@ from . import model
 DEFAULT_DRAWS = 10_000
 DEFAULT_SEED = 2026
 MAX_DRAWS = 1_000_000
-CHUNK = 200_000  # stories valued at once: bounds memory
+CHUNK = 50_000  # stories valued at once: bounds memory (~4 KB each)
 PERCENTILES = (5, 25, 50, 75, 95)
 ARITY = {"uniform": 2, "triangular": 3, "normal": 2, "lognormal": 2}
 
@@ -159,7 +159,9 @@ def simulated_values(given: Mapping[str, Any], distributions: Any, draws: Any = 
         values[:, start:start + step] = valued.per_share.values
         if start == 0:
             outcome = valued.outcome()
-            first = [outcome.error(int(code)) for code in valued.per_share.status[:, 0]]
+            # every input drawn: one row of values stands for all the companies
+            codes = np.broadcast_to(valued.per_share.status[:, 0], (companies,))
+            first = [outcome.error(int(code)) for code in codes]
     return values, first
 
 

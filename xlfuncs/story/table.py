@@ -31,7 +31,7 @@ def normalise(label: Any) -> str | None:
     return text if text in LABELS or text in SKIPPED else None
 
 
-def _labels(line: np.ndarray) -> list[str | None]:
+def _labels(line: Any) -> list[str | None]:
     # a number is never a label: skip the call for it (a line can hold 100,000 companies)
     return [None if type(v) is float and v == v else normalise(v) for v in line]
 
@@ -60,16 +60,37 @@ def grid(value: Any) -> np.ndarray:
     return arr
 
 
+def _layout(by_column: list[str | None], by_row: list[str | None]
+            ) -> Literal["columns", "rows"] | None:
+    """Companies in columns (labels down the first column) or in rows: the line with more
+    story labels; None when neither has any."""
+    in_column = sum(1 for v in by_column if v and v in LABELS)
+    in_row = sum(1 for v in by_row if v and v in LABELS)
+    if not in_column and not in_row:
+        return None
+    return "columns" if in_column >= in_row else "rows"
+
+
+def companies_in(value: Any) -> int:
+    """The companies a story range holds, read from its first row and column alone
+    (cheap: it sizes a call before it runs); 0 when neither line holds a label."""
+    rows = value if isinstance(value, list) else [[value]]
+    rows = rows if rows and isinstance(rows[0], list) else [rows]  # a row, as grid() reads it
+    first_column = [row[0] if isinstance(row, list) and row else None for row in rows]
+    layout = _layout(_labels(first_column), _labels(rows[0]))
+    if layout is None:
+        return 0
+    return (len(rows[0]) if layout == "columns" else len(rows)) - 1
+
+
 def parse(value: Any, name: str = "story") -> Story:
     """A :class:`Story` from a range, or a refusal naming what is wrong and where."""
     cells = grid(value)
     by_column, by_row = _labels(cells[:, 0]), _labels(cells[0, :])
-    in_column = sum(1 for v in by_column if v and v in LABELS)
-    in_row = sum(1 for v in by_row if v and v in LABELS)
-    if not in_column and not in_row:
+    layout = _layout(by_column, by_row)
+    if layout is None:
         raise XlfuncsError(f"{name}: no story labels in the first column or the first row "
                            f"(labels like {', '.join(REQUIRED[:3])}, ...)")
-    layout: Literal["columns", "rows"] = "columns" if in_column >= in_row else "rows"
     table = cells if layout == "columns" else cells.T
     labels = by_column if layout == "columns" else by_row
     if table.shape[1] < 2:
