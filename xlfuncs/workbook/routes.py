@@ -25,11 +25,10 @@ class Route:
 
 
 ROUTES = {route.name: route for route in (
-    Route("server", "XLFUNCS.", "xlwings Server (xlfuncs serve, README: Use it in Excel, 1)"),
-    Route("lite", "", "xlwings Lite with main.py from xlfuncs lite (README: Use it in "
-          "Excel, 2)"),
-    Route("classic", "", "the classic xlwings add-in, UDF Modules xlfuncs.udfs (README: Use "
-          "it in Excel, 3)"),
+    Route("server", "XLFUNCS.", "xlwings Server (xlfuncs serve; docs/server.md)"),
+    Route("lite", "", "xlwings Lite with main.py from xlfuncs lite (docs/lite.md)"),
+    Route("classic", "", "the classic xlwings add-in, UDF Modules xlfuncs.udfs "
+          "(docs/classic.md)"),
 )}
 
 

@@ -46,7 +46,7 @@ def write_about(book: Book, plan: Plan) -> None:
           for i, layer in enumerate(plan.layers, 1)),
         ("Live Excel functions", "The sheet Functions lists them. Three routes bring them "
          "to Excel: xlwings Server (xlfuncs serve), xlwings Lite (xlfuncs lite) or the classic "
-         "xlwings add-in (README: Use it in Excel). " + (
+         "xlwings add-in (README: Which route to Excel, and docs/install.md). " + (
              "This copy holds no formula that calls them, so it opens without #NAME? "
              "anywhere; xlfuncs build --live server|lite|classic writes one that does."
              if route is None else f"This copy calls them as the {route.name} route names "
