@@ -64,9 +64,9 @@ def test_apply_gives_the_registry_formula_and_each_row_value_worked_by_hand() ->
     market = values("B§", [300.0, 300.0, None, -1.0, 300.0])
     revenue = values("C§", [12.0, 0.0, 5.0, 5.0, None])
     ps = apply(entry("VAL_PS"), "D§", market, revenue)
-    # the workbook's form: no type checks (inputs are checked where they are entered)
-    assert ps.formula(0, 6) == '=IF(OR(B6="",C6=""),"",IF(B6<0,#NUM!,IF(C6=0,#DIV/0!,' \
-        'IF(C6<0,#NUM!,B6/C6))))'
+    # the workbook's form: no type checks (inputs are checked where they are entered), the
+    # two negatives share one IF, and a zero revenue is Excel's own #DIV/0! of B6/C6
+    assert ps.formula(0, 6) == '=IF(OR(B6="",C6=""),"",IF(OR(B6<0,C6<0),#NUM!,B6/C6))'
     assert apply(entry("VAL_PS"), "D§", market, revenue, addin=True).formula(0, 6) == \
         entry("VAL_PS").excel("B6", "C6")
     # 300 / 12 = 25; revenue 0: #DIV/0!; a blank either side: blank; value -1: #NUM!
@@ -97,7 +97,7 @@ def test_a_true_false_column_holds_booleans() -> None:
 
 def test_a_text_column_keeps_none_for_what_has_no_value() -> None:
     # any function returning text goes through the same plumbing: DATA_QUALIFIER's
-    qualifier = SimpleNamespace(workbook_formula=lambda refs, rules: ("Q()", frozenset()),
+    qualifier = SimpleNamespace(workbook_formula=lambda refs, rules, blanks: ("Q()", frozenset()),
                                 outcome=lambda *data: data_qualifier_outcome(*data))
     companies = values("", ["Zhipu", "Nobody", None], text=True)
     answered = apply(qualifier, "", companies, constant('"revenue"', "revenue"))  # type: ignore[arg-type]
@@ -126,17 +126,17 @@ def test_a_checked_input_has_no_blank_test_and_its_bounds_drop_the_guards_they_h
     fire for inputs checked to 0.5-50 years, 0.1-1000x and -99%-100%: the Inputs sheet
     holds them, so the formula leaves them out; revenue and market value are formulas,
     so theirs stay."""
-    mv, revenue = values("E§", [323.2, -1.0]), values("N§", [0.2156, 0.2156])
+    mv, revenue = values("E§", [323.2, -1.0, 5.0]), values("N§", [0.2156, 0.2156, None])
     column = apply(entry("VAL_IMPLIED_CAGR"), "X§", mv, revenue,
                    constant("Target_Multiple", 11.5, (0.1, 1000.0)),
                    constant("Years", 5.0, (0.5, 50.0)),
                    constant("Discount_Rate", 0.1, (-0.99, 1.0)))
     assert column.formula(0, 6) == (
-        '=IF(OR(E6="",N6=""),"",IF(E6<0,#NUM!,IF(N6=0,#DIV/0!,IF(N6<0,#NUM!,'
-        '(E6*(1+Discount_Rate)^Years/Target_Multiple/N6)^(1/Years)-1))))')
+        '=IF(OR(E6="",N6=""),"",IF(OR(E6<0,N6<0),#NUM!,'
+        '(E6*(1+Discount_Rate)^Years/Target_Multiple/N6)^(1/Years)-1))')
     # 323.2 x 1.61051 = 520.5168; / 11.5 / 0.2156 = 209.9366; ^(1/5) = 2.913518
     assert column.cell(0) == pytest.approx(1.913518, abs=1e-6)
-    assert column.cell(1) == "#NUM!"
+    assert column.cell(1) == "#NUM!" and column.cell(2) == ""  # no revenue: blank
     # bounds that let a guard fire keep it: a discount rate allowed down to -150%
     loose = apply(entry("VAL_IMPLIED_CAGR"), "X§", mv, revenue,
                   constant("Target_Multiple", 11.5, (0.1, 1000.0)),
@@ -152,3 +152,23 @@ def test_the_cached_value_is_what_the_shortened_formula_answers() -> None:
     column = apply(entry("STORY_REVENUE"), "D§", values("C§", [100.0]), growth)
     assert "<=-1" not in column.template
     assert column.cell(0) == pytest.approx(-50.0)  # 100 x (1 - 1.5): what Excel answers
+
+
+def test_an_argument_blank_only_where_a_tested_one_is_needs_no_test_of_its_own() -> None:
+    """A currency is blank exactly where its amount is (one fact gives both): the amount's
+    blank test answers for both, and a currency emptied alone is Excel's own #N/A, never
+    a number; where the currency is blank and the amount is not, it is tested too."""
+    amounts = values("B§", [300.0, None])
+    paired = apply(entry("FX_RATE"), "D§", values("C§", ["USD", None], text=True),
+                   constant('"HKD"', "HKD"), constant("USD_HKD", 7.8, (1.0, 20.0)),
+                   constant("USD_CNY", 6.91, (1.0, 20.0)))
+    assert paired.template.startswith('IF(C§="","",')
+    converted = apply(entry("FX_CONVERT"), "D§", amounts, values("C§", ["USD", None], text=True),
+                      constant('"HKD"', "HKD"), constant("USD_HKD", 7.8, (1.0, 20.0)),
+                      constant("USD_CNY", 6.91, (1.0, 20.0)))
+    assert converted.template.startswith('IF(B§="","",') and 'C§=""' not in converted.template
+    alone = apply(entry("FX_CONVERT"), "D§", values("B§", [300.0, 5.0]),
+                  values("C§", ["USD", None], text=True), constant('"HKD"', "HKD"),
+                  constant("USD_HKD", 7.8, (1.0, 20.0)), constant("USD_CNY", 6.91, (1.0, 20.0)))
+    assert alone.template.startswith('IF(OR(B§="",C§=""),"",')
+    assert [alone.cell(i) for i in range(2)] == [pytest.approx(2340.0), ""]

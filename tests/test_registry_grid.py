@@ -61,6 +61,10 @@ KNOWN: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
     (PLAIN, (GN,), ("VAL_IMPLIED_CAGR",),
      "ENGINE: Gnumeric's extended precision: (1 + 1000)^1000 fits a long double, so it "
      "answers where Excel, LibreOffice and the core overflow to #NUM!"),
+    (EXTREME, BOTH, ("VAL_YEARS_TO_MULTIPLE",),
+     "ENGINE: growth of 1e-9 or 1e-300 against a 0% rate: (1+g)/(1+d) is within 1e-9 of 1, "
+     "where the engines' LN keeps fewer digits (8e-8 apart) or, at 1 exactly, Excel's "
+     "division by LN(1) is #DIV/0! where the core's overflow is #NUM!"),
     (EXTREME, BOTH, ("VAL_DCF",),
      "ENGINE: LibreOffice's NPV answers #NUM! on underflow; Gnumeric's INDEX on a row"),
 )

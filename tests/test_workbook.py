@@ -144,7 +144,7 @@ def test_inputs_are_blue_formulas_black_links_green(formulas: openpyxl.Workbook)
     inputs = formulas["Inputs"]
     _, where = named_cell(formulas, "USD_HKD")
     usd_hkd = inputs[where]
-    assert inputs[f"D{usd_hkd.row}"].value == "USD_HKD"  # the name is shown beside it
+    assert inputs[f"G{usd_hkd.row}"].value == "USD_HKD"  # the name is shown beside it
     assert usd_hkd.font.color.rgb.endswith("0000FF") and usd_hkd.fill.fgColor.rgb.endswith(
         "FFFFCC")
     valuation = formulas["Valuation"]
@@ -185,8 +185,8 @@ def test_formulas_are_portable(formulas: openpyxl.Workbook) -> None:
 
 PORTABLE = {"IF", "OR", "AND", "NOT", "ISNA", "ISNUMBER", "ISTEXT", "ISERROR", "MATCH",
             "CHOOSE", "INDEX", "ROW", "COLUMN", "COLUMNS", "DATEDIF", "TRIM", "LN", "NPV",
-            "COUNT", "SUM", "SUMPRODUCT", "MAX", "MIN", "INT", "ABS",
-            "NA"}  # the list the README promises; every registry formula keeps to it
+            "COUNT", "COUNTIF", "ROWS", "VLOOKUP", "SUM", "SUMPRODUCT", "MAX", "MIN", "INT",
+            "ABS", "NA"}  # the list the README promises; every registry formula keeps to it
 
 
 def test_the_readme_promises_exactly_the_portable_functions() -> None:

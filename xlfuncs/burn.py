@@ -45,7 +45,7 @@ def burn_months(start_date, end_date):
 _PERIOD_GUARDS = (
     Guard(NUM, _START_AFTER_END, lambda x, s, e: s > e),
     Guard(DIV0, "start_date to end_date is shorter than one whole month", lambda x, s, e:
-          _whole_months(s, e) == 0),
+          _whole_months(s, e) == 0, native="division"),
 )
 
 
@@ -116,9 +116,10 @@ def burn_cash_zero_date(cash, monthly_burn, as_of):
 @metric(
     Guard(NUM, "net_burn is negative: the company generates cash, a burn multiple is not "
           "meaningful", lambda b, r: b < 0),
-    Guard(DIV0, "net_new_revenue is zero: the multiple is undefined", lambda b, r: r == 0),
     Guard(NUM, "net_new_revenue is negative: revenue shrank, a burn multiple is not "
           "meaningful", lambda b, r: r < 0),
+    Guard(DIV0, "net_new_revenue is zero: the multiple is undefined", lambda b, r: r == 0,
+          native="division"),
 )
 def burn_multiple(net_burn, net_new_revenue):
     """Burn multiple: net_burn / net_new_revenue (cash burned per unit of new revenue).
@@ -138,9 +139,10 @@ def _day(serial: np.ndarray) -> np.ndarray:
     Guard(NA, "the loss and the revenue cover different periods: a ratio needs both over "
           "the same one", lambda x, ls, le, r, rs, re:
           (_day(ls) != _day(rs)) | (_day(le) != _day(re))),
-    Guard(DIV0, "revenue is zero: the ratio is undefined", lambda x, ls, le, r, rs, re: r == 0),
     Guard(NUM, "revenue is negative: the ratio is not meaningful",
           lambda x, ls, le, r, rs, re: r < 0),
+    Guard(DIV0, "revenue is zero: the ratio is undefined", lambda x, ls, le, r, rs, re: r == 0,
+          native="division"),
     kinds={"loss_start": "date", "loss_end": "date", "revenue_start": "date",
            "revenue_end": "date"},
 )

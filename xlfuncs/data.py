@@ -349,7 +349,7 @@ SCALE_UNITS = tuple(BILLIONS_PER_UNIT)
 
 @metric(
     Guard(NA, "unit is not a scale of money (tn, bn, m or k)",
-          lambda v, u: not_one_of(u, SCALE_UNITS), native=True),
+          lambda v, u: not_one_of(u, SCALE_UNITS), native="lookup"),
     kinds={"unit": "text"},
 )
 def in_billions(value, unit):

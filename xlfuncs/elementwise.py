@@ -49,15 +49,16 @@ class Guard:
 
     ``when`` receives the metric's arguments as broadcast arrays (floats; text for text
     arguments) and returns a boolean array: True where this guard applies. ``native``: the
-    body's own Excel formula already answers this error exactly where the guard applies
-    (a lookup that finds nothing is Excel's #N/A), so the workbook's short formula need
-    not spell it out; Python, whose lookup gives NaN, still needs it.
+    body's own Excel formula already answers this error exactly where the guard applies,
+    so the workbook's short formula need not spell it out (Python, where the body gives
+    inf or NaN, still needs it): "lookup", a lookup that finds nothing is #N/A; "division",
+    a division by the zero the guard tests is #DIV/0!.
     """
 
     code: str
     reason: str
     when: Callable[..., np.ndarray]
-    native: bool = False
+    native: str = ""
 
 
 @dataclass(frozen=True)

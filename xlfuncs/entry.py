@@ -93,7 +93,8 @@ class Entry:
         return "=" + _compose(self.excel_body(*used),  # type: ignore[misc]
                               range_checks(args, self.params) + checks, blanks)
 
-    def workbook_formula(self, refs: Sequence[str], rules: Sequence[Bounds | None]
+    def workbook_formula(self, refs: Sequence[str], rules: Sequence[Bounds | None],
+                         blankable: Sequence[bool] | None = None
                          ) -> tuple[str, frozenset[int]]:
         """The formula the shared workbook writes (no leading '='), and the guards it
         leaves out. The workbook checks each input once, where it is entered (data
@@ -103,14 +104,16 @@ class Entry:
         - no type checks: every argument is a number or text by construction (the facts
           loader, validated inputs, formulas), and text typed over a number is Excel's own
           #VALUE! in arithmetic, besides turning a check FALSE;
-        - a blank test only for the arguments that may be blank (links and formulas, not
-          checked inputs, ``rules[i]`` not None);
+        - a blank test only for the arguments that ``blankable`` names (by default those
+          that are not checked inputs, ``rules[i]`` None): the workbook leaves out an
+          argument blank only where another one tested is (see columns.apply);
         - a guard that reads only checked inputs is left out when their rules' bounds
           never let it fire (tried over each bound and a grid between them); the
           workbook's cached value is computed without it too, so cache and engines agree;
-        - a native guard is left out of the text only, where no other guard follows it
-          and the body looks up a table: VLOOKUP's own #N/A answers it in every engine
-          (Gnumeric's CHOOSE(MATCH()) would say #VALUE!); the cache keeps it.
+        - a native guard is left out of the text only, where no other guard follows it:
+          the body's own error answers it, a division's #DIV/0!, or a lookup's #N/A where
+          the body looks up a table (VLOOKUP's #N/A in every engine; Gnumeric's
+          CHOOSE(MATCH()) would say #VALUE!); the cache keeps it.
         """
         rules = [*rules, *[(-math.inf, math.inf)] * (len(self.params) - len(rules))]
         # an optional argument that is not a checked input takes its default when blank
@@ -127,11 +130,14 @@ class Entry:
             if condition == "FALSE" or (read and all(rules[i] is not None for i in read)
                                         and _never_fires(guard.when, rules, read)):
                 skipped.add(j)  # decided by literals, or held by the inputs' checks
-            elif not (guard.native and tables and not kept):  # see the docstring
+            elif not (guard.native and (tables or guard.native != "lookup") and not kept):
                 kept.insert(0, (condition, EXCEL_ERROR[guard.code]))
-        blanks = [a for a, p, rule in zip(args, self.params, rules, strict=True)
-                  if p.kind != "range" and not p.optional and rule is None
-                  and not _is_literal(a)]
+        blankable = [*(blankable or [r is None for r in rules]),
+                     *[False] * (len(self.params) - len(blankable or rules))]
+        blanks = [a for a, p, rule, empty in zip(args, self.params, rules, blankable,
+                                                 strict=True)
+                  if p.kind != "range" and (not p.optional or rule is not None)
+                  and empty and not _is_literal(a)]
         return _compose(body, kept, blanks), frozenset(skipped)
 
     def _arguments(self, refs: tuple[str, ...], blank_takes_default: bool | set[int]
@@ -224,16 +230,18 @@ def _arguments_read(condition: Callable[..., Any], count: int) -> list[int]:
 
 def _never_fires(condition: Callable[..., Any], rules: list[Bounds | None],
                  read: list[int]) -> bool:
-    """Whether a guard stays FALSE for every value its checked argument may take: over its
-    bounds and a grid between them (a guard that reads two or more inputs is kept, since
-    their bounds alone rarely decide it)."""
-    if len(read) != 1:
+    """Whether a guard stays FALSE for every value its checked arguments may take: over the
+    bounds of each and a grid between them (every combination, for up to three arguments;
+    a guard that reads more is kept)."""
+    if len(read) > 3:
         return False
-    i = read[0]
-    low, high = rules[i]  # type: ignore[misc]
-    grid = np.unique(np.concatenate([[low, high], np.linspace(low, high, 1001)]))
-    values = [np.zeros_like(grid)] * len(rules)
-    values[i] = grid
+    points = 1001 if len(read) == 1 else 101
+    grids = [np.unique(np.concatenate([rules[i], np.linspace(*rules[i], points)]))  # type: ignore[misc]
+             for i in read]
+    mesh = np.meshgrid(*grids, indexing="ij")
+    values = [np.zeros_like(mesh[0])] * len(rules)
+    for i, grid in zip(read, mesh, strict=True):
+        values[i] = grid
     with np.errstate(all="ignore"):
         return not np.any(condition(*values))
 

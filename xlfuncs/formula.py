@@ -236,7 +236,7 @@ def _symbolic(*args: Any) -> bool:
 
 # ---- Excel functions with a numpy twin beyond numpy's own ------------------------------
 
-_Tables = dict[tuple[tuple[str, ...], tuple[str, ...]], str]
+_Tables = dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, int]]
 _TABLES: ContextVar[_Tables | None] = ContextVar("lookup_tables", default=None)
 _USED: ContextVar[list[str] | None] = ContextVar("tables_used", default=None)
 
@@ -254,17 +254,19 @@ def tables_used() -> Iterator[list[str]]:
 
 
 @contextmanager
-def lookup_tables(tables: dict[str, tuple[Sequence[str], Sequence[Any]]]) -> Iterator[None]:
+def lookup_tables(tables: Sequence[tuple[str, int, Sequence[str], Sequence[Any]]]
+                  ) -> Iterator[None]:
     """Within the block, a :func:`lookup` over one of these tables' keys and values
-    renders as ``VLOOKUP(key,name,2,0)``: the workbook writes each table once, as named
-    cells (keys in the first column, values in the second), instead of in every formula.
+    renders as ``VLOOKUP(key,name,column,0)``: the workbook writes each table once, as
+    named cells (keys in the first column, values in ``column``), instead of in every
+    formula. ``tables``: (name, column, keys, values) each.
 
-    >>> with lookup_tables({"Units": (("bn", "m"), (1, 0.001))}):
+    >>> with lookup_tables([("Units", 2, ("bn", "m"), (1, 0.001))]):
     ...     str(lookup(Formula("F7"), ("bn", "m"), (1.0, 0.001)))
     'VLOOKUP(F7,Units,2,0)'
     """
-    found = {(_folded(keys), tuple(literal(v).text for v in values)): name
-             for name, (keys, values) in tables.items()}
+    found = {(_folded(keys), tuple(literal(v).text for v in values)): (name, column)
+             for name, column, keys, values in tables}
     token = _TABLES.set({**(_TABLES.get() or {}), **found})
     try:
         yield
@@ -297,8 +299,8 @@ def lookup(key: Any, keys: Sequence[str], values: Sequence[Any]) -> Any:
         table = (_TABLES.get() or {}).get((_folded(keys), tuple(literal(v).text for v in values)))
         if table is not None:
             if (used := _USED.get()) is not None:
-                used.append(table)
-            return _call("VLOOKUP", key, Formula(table), 2, 0)
+                used.append(table[0])
+            return _call("VLOOKUP", key, Formula(table[0]), table[1], 0)
         return _call("CHOOSE", _match(key, keys), *values)
     upper = np.char.upper(np.asarray(key).astype(str))
     return np.select([upper == k.upper() for k in keys],

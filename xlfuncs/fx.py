@@ -45,9 +45,9 @@ _RATE_GUARDS = (
 
 @metric(
     Guard(NA, "from_currency: not one of USD, HKD, CNY, RMB", lambda f, t, h, c: _unknown(f),
-          native=True),
+          native="lookup"),
     Guard(NA, "to_currency: not one of USD, HKD, CNY, RMB", lambda f, t, h, c: _unknown(t),
-          native=True),
+          native="lookup"),
     *_RATE_GUARDS,
     kinds={"from_currency": "text", "to_currency": "text"},
 )
@@ -65,9 +65,9 @@ def fx_rate(from_currency, to_currency, usd_hkd=USD_HKD_DEFAULT, usd_cny=USD_CNY
 
 @metric(
     Guard(NA, "from_currency: not one of USD, HKD, CNY, RMB", lambda x, f, t, h, c: _unknown(f),
-          native=True),
+          native="lookup"),
     Guard(NA, "to_currency: not one of USD, HKD, CNY, RMB", lambda x, f, t, h, c: _unknown(t),
-          native=True),
+          native="lookup"),
     *_RATE_GUARDS,
     kinds={"from_currency": "text", "to_currency": "text"},
 )

@@ -86,12 +86,14 @@ def val_annualize(amount, months):
     return amount * 12 / months
 
 
+# A zero divisor comes after a negative one (the two never hold together, so the order
+# changes no answer): Excel's own #DIV/0! then answers it where no other check follows.
 def _multiple_guards(denominator: str, negative_reason: str) -> tuple[Guard, ...]:
     return (
         Guard(NUM, _negative("market_cap", "a market value cannot be below zero"),
               lambda mc, d: mc < 0),
-        Guard(DIV0, _zero(denominator), lambda mc, d: d == 0),
         Guard(NUM, _negative(denominator, negative_reason), lambda mc, d: d < 0),
+        Guard(DIV0, _zero(denominator), lambda mc, d: d == 0, native="division"),
     )
 
 
@@ -129,8 +131,8 @@ def val_ev(market_cap, debt, cash):
 
 
 @metric(
-    Guard(DIV0, _zero("revenue"), lambda ev, r: r == 0),
     Guard(NUM, _negative("revenue", "EV/revenue is not meaningful"), lambda ev, r: r < 0),
+    Guard(DIV0, _zero("revenue"), lambda ev, r: r == 0, native="division"),
 )
 def val_ev_revenue(ev, revenue):
     """EV-to-revenue multiple: ev / revenue.
@@ -160,9 +162,9 @@ def _reverse_guards(n: int) -> tuple[Guard, ...]:
     return (
         Guard(NUM, _negative("market_cap", "a market value cannot be below zero"),
               lambda *a: a[0] < 0),
-        Guard(DIV0, _zero("revenue"), lambda *a: a[1] == 0),
         Guard(NUM, _negative("revenue", "growing into a multiple needs positive revenue"),
               lambda *a: a[1] < 0),
+        Guard(DIV0, _zero("revenue"), lambda *a: a[1] == 0, native="division"),
         Guard(NUM, "target_multiple must be greater than zero", lambda *a: a[2] <= 0),
         Guard(NUM, "discount_rate must be above -100%", lambda *a: a[n - 1] <= -1),
     )
@@ -205,8 +207,32 @@ def val_years_to_justify(market_cap, revenue, target_multiple, growth, discount_
     >>> round(val_years_to_justify(323.2, 0.2156, 11.5, 1.0, 0.10), 2)  # Zhipu doubling
     8.15
     """
-    ratio = market_cap / (target_multiple * revenue)
+    return _years_to_fall(market_cap / (target_multiple * revenue), growth, discount_rate)
+
+
+def _years_to_fall(ratio, growth, discount_rate):
+    """Years for a multiple ``ratio`` times its target to fall to it: 0 when at or below."""
     return np.where(ratio <= 1, 0.0, np.log(ratio) / np.log((1 + growth) / (1 + discount_rate)))
+
+
+@metric(
+    Guard(NUM, _negative("multiple", "a multiple of a market value cannot be below zero"),
+          lambda m, t, g, d: m < 0),
+    Guard(NUM, "target_multiple must be greater than zero", lambda m, t, g, d: t <= 0),
+    Guard(NUM, "discount_rate must be above -100%", lambda m, t, g, d: d <= -1),
+    Guard(NUM, "growth must be above -100%", lambda m, t, g, d: g <= -1),
+    Guard(NUM, "growth does not exceed the discount rate: the multiple is never reached",
+          lambda m, t, g, d: (g <= d) & (m > t)),
+)
+def val_years_to_multiple(multiple, target_multiple, growth, discount_rate):
+    """:func:`val_years_to_justify` from the multiple itself (P/S): the years until it sits
+    at ``target_multiple``, revenue growing at ``growth`` and the market value at
+    ``discount_rate``. The workbook's Valuation sheet reads its P/S column so.
+
+    >>> round(val_years_to_multiple(1499.07, 11.5, 1.0, 0.10), 2)  # Zhipu doubling
+    8.15
+    """
+    return _years_to_fall(multiple / target_multiple, growth, discount_rate)
 
 
 @metric(
@@ -225,8 +251,8 @@ def val_failure_adjusted(going_concern_value, failure_probability, distress_proc
 
 
 @metric(
-    Guard(DIV0, _zero("market_size"), lambda r, m: m == 0),
     Guard(NUM, _negative("market_size", "a market cannot be below zero"), lambda r, m: m < 0),
+    Guard(DIV0, _zero("market_size"), lambda r, m: m == 0, native="division"),
 )
 def val_market_share(revenue, market_size):
     """Revenue as a share of a market: revenue / market_size (same currency and scale).

@@ -19,6 +19,7 @@ from openpyxl.packaging.custom import StringProperty
 
 from ..data import DataPaths, load_facts
 from ..errors import XlfuncsError
+from ..formula import lookup_tables
 from .book import _PLACEHOLDER, Book, SaveError, atomic_write
 from .carry import CHOSEN_INPUTS, carry_inputs, chosen_record, recorded_inputs
 from .model import Model, build_model
@@ -29,6 +30,8 @@ from .sheets import (
     add_intrinsic_columns,
     checks_status,
     dcf_checks,
+    input_check_groups,
+    input_checks,
     layout_facts,
     plan_burn,
     plan_checks,
@@ -49,6 +52,7 @@ from .sheets import (
     write_table_sheet,
     write_year_series,
 )
+from .sheets.inputs import workbook_tables
 from .story_carry import STORY
 
 DEFAULT_OUT = Path("workbooks") / "llm_valuation.xlsx"
@@ -99,6 +103,14 @@ def workbook_bytes(data: DataPaths = None, keep_inputs: str | Path | None = None
 def _render(data: DataPaths, sources: list[tuple[Path, bool]],
             progress: Callable[[str], None],
             article: bool | None = None, live: str | None = None) -> tuple[bytes, Model, Any]:
+    # the formulas look rates and units up in the Inputs sheet's tables, by name
+    with lookup_tables(workbook_tables()):
+        return _render_sheets(data, sources, progress, article, live)
+
+
+def _render_sheets(data: DataPaths, sources: list[tuple[Path, bool]],
+                   progress: Callable[[str], None], article: bool | None,
+                   live: str | None) -> tuple[bytes, Model, Any]:
     facts = load_facts(data, article)
     model = build_model(facts)
     for old, recorded_only in sources:
@@ -113,7 +125,8 @@ def _render(data: DataPaths, sources: list[tuple[Path, bool]],
     plan.dcf = plan_dcf(plan, plan.story, valuation)
     add_intrinsic_columns(valuation, model, plan.dcf)
     burn = plan_burn(model, valuation)
-    plan.checks = plan_checks(model, valuation) + dcf_checks(plan.dcf, model)
+    plan.checks = (input_checks(input_check_groups(plan)) + plan_checks(model, valuation)
+                   + dcf_checks(plan.dcf, model))
     plan.checks_ok = checks_status(plan.checks)
     book = Book()
     record = chosen_record(model)

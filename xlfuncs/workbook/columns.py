@@ -35,6 +35,7 @@ class Column:
     # a checked input (validated where it is entered): the bounds its rule allows, so the
     # formulas that read it leave out its blank test and any guard the bounds already hold
     rule: tuple[float, float] | None = None
+    blankable: bool = False   # a checked input a person may empty: still tested for blank
 
     def formula(self, index: int, row: int) -> str | None:
         """The formula of one row (None: a value cell, or an empty link)."""
@@ -56,12 +57,13 @@ class Column:
         return value.item() if isinstance(value, np.generic) else value
 
 
-def constant(ref: str, value: Any, rule: tuple[float, float] | None = None) -> Column:
+def constant(ref: str, value: Any, rule: tuple[float, float] | None = None,
+             blankable: bool = False) -> Column:
     """A named input or literal: one value for every row (``rule``: a checked input's
     bounds)."""
     data = np.array(value if value is not None else np.nan,
                     dtype=object if isinstance(value, str) else np.float64)
-    return Column(ref, data, np.array(None, dtype=object), rule=rule)
+    return Column(ref, data, np.array(None, dtype=object), rule=rule, blankable=blankable)
 
 
 def values(ref: str, items: list[Any] | np.ndarray, text: bool = False,
@@ -76,6 +78,33 @@ def values(ref: str, items: list[Any] | np.ndarray, text: bool = False,
                   links=None if links is None else tuple(links))
 
 
+def _blank(column: Column) -> np.ndarray:
+    """Where a column's cells are blank (no value and no error)."""
+    data = column.data
+    empty = (np.equal(data, None) | np.equal(data, "") if data.dtype == object
+             else np.isnan(data))
+    return empty & np.equal(column.errors, None)
+
+
+def _tested_for_blank(args: tuple[Column, ...], rules: list[Any]) -> list[bool]:
+    """Which arguments the formula tests for blank: not a checked input (unless a person
+    may empty it), and not one that is blank only where an argument already tested is
+    (a currency beside its amount, both from one fact): it gives the same blank there,
+    and a colleague who empties it alone gets Excel's own error, never a number."""
+    tested: list[bool] = []
+    covered: np.ndarray | None = None
+    for arg, rule in zip(args, rules, strict=True):
+        if rule is not None and not arg.blankable:
+            tested.append(False)
+            continue
+        blank = _blank(arg)
+        needed = covered is None or bool(np.any(blank & ~covered)) or arg.data.ndim == 0
+        tested.append(needed)
+        if needed:
+            covered = blank if covered is None else (covered | blank)
+    return tested
+
+
 def apply(entry: Entry, ref: str, *args: Column, addin: bool = False) -> Column:
     """The column ``entry(*args)``: its formula template (the workbook's short form, see
     Entry.workbook_formula) and every row's value, computed without the guards that form
@@ -84,8 +113,11 @@ def apply(entry: Entry, ref: str, *args: Column, addin: bool = False) -> Column:
     if addin:
         template, skipped = entry.excel(*(a.ref for a in args))[1:], frozenset()
     else:
-        template, skipped = entry.workbook_formula([a.ref for a in args],
-                                                   [a.rule for a in args])
+        # an argument holding an error is tested first, as every other argument is: the
+        # cache takes the first argument in error, which Excel's lazy IF might not reach
+        rules = [None if np.any(np.not_equal(a.errors, None)) else a.rule for a in args]
+        template, skipped = entry.workbook_formula([a.ref for a in args], rules,
+                                                   _tested_for_blank(args, rules))
     core = entry.func.outcome_without(skipped) if skipped else entry.outcome  # type: ignore
     assert core is not None
     outcome = core(*(a.data for a in args))

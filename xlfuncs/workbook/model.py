@@ -94,6 +94,31 @@ class Rule(NamedTuple):
         what = "a whole number" if self.kind == "whole" else "a number"
         return f"{what} from {self.low:g} to {self.high:g}"
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The values the rule lets through, as the formulas reading the input rely on."""
+        if self.kind == "date":
+            return (FIRST_DATE_SERIAL + 1e-9, float(LAST_DATE_SERIAL))
+        return (float(self.low), float(self.high))  # type: ignore[arg-type]
+
+    def check(self, cells: str, low: str, high: str) -> str:
+        """The formula (no '=') that says TRUE when every cell of ``cells`` passes, its
+        bounds read from the cells ``low`` and ``high``: the rule written once, shown
+        beside the input, checked where the input is entered."""
+        first = cells.split(":")[0]
+        count = f"COUNT({cells})=COLUMNS({cells})" if ":" in cells else f"ISNUMBER({cells})"
+        smallest, largest = ((f"MIN({cells})", f"MAX({cells})") if ":" in cells
+                             else (first, first))
+        above = f"{smallest}>{low}" if self.kind == "date" else f"{smallest}>={low}"
+        whole = f",SUMPRODUCT(--(INT({cells})<>{cells}))=0" if self.kind == "whole" else ""
+        return f"AND({count},{above},{largest}<={high}{whole})"
+
+    def shown_bounds(self) -> tuple[float, float]:
+        """The bounds as the Inputs sheet shows them (a date's: after 1900-03-01)."""
+        if self.kind == "date":
+            return (float(FIRST_DATE_SERIAL), float(LAST_DATE_SERIAL))
+        return self.bounds
+
     def excel(self) -> dict[str, str]:
         """The arguments of openpyxl's DataValidation for this rule."""
         if self.kind == "date":
@@ -321,9 +346,11 @@ def _assume(label: str, description: str, unit: str, fmt: str, rule: Rule, value
 RATE = Rule("decimal", -0.99, 10)
 SHARE = Rule("decimal", 0, 1)
 AMOUNT = Rule("decimal", -1e7, 1e7)
+POSITIVE = Rule("decimal", 1e-9, 1e7)      # revenue: a DCF grows it, so it must be above 0
+NOT_NEGATIVE = Rule("decimal", 0, 1e7)     # losses carried forward
 STORY_INPUTS = (
     StoryInput("revenue", "Revenue, base year (annualised run-rate)", "HK$ bn", "0.0000",
-               AMOUNT, source="Link: Valuation, Annualised revenue (HK$ bn)"),
+               POSITIVE, source="Link: Valuation, Annualised revenue (HK$ bn)"),
     _assume("growth_next", "Revenue growth, year 1", "% a year", "0.0%", RATE, 1.0,
             "revenue doubles next year, as young model makers' revenue has"),
     _assume("growth_2_5", "Revenue growth, years 2-5", "% a year", "0.0%", RATE, 0.6,
@@ -356,7 +383,7 @@ STORY_INPUTS = (
     _assume("marginal_tax", "Tax rate, year 10 on", "%", "0.0%", SHARE, 0.25,
             "China's statutory corporate income tax rate"),
     StoryInput("nol", "Losses carried forward: the article's cumulative losses, taken as the "
-               "NOL", "HK$ bn", "0.0000", AMOUNT,
+               "NOL", "HK$ bn", "0.0000", NOT_NEGATIVE,
                source="Formula: Facts cumulative_loss converted with FX_CONVERT at the "
                "flow rates (0 where the article gives none)"),
     StoryInput("failure_probability", "Probability of failure", "% (probability)", "0.0%",

@@ -13,12 +13,12 @@ from .about import write_about
 from .burn import plan_burn, write_year_series
 from .card import write_card
 from .charts import write_charts
-from .checks import checks_status, plan_checks, write_checks
+from .checks import checks_status, input_checks, plan_checks, write_checks
 from .common import Plan, facts_ref, write_table_sheet
 from .dcf import dcf_checks, plan_dcf, write_dcf
 from .facts import layout_facts, write_facts
 from .functions import write_functions
-from .inputs import write_inputs
+from .inputs import input_check_groups, write_inputs
 from .scenarios import write_scenarios
 from .simulation import plan_simulation, write_simulation
 from .story_inputs import plan_story_inputs
@@ -30,6 +30,8 @@ __all__ = [
     "checks_status",
     "dcf_checks",
     "facts_ref",
+    "input_check_groups",
+    "input_checks",
     "layout_facts",
     "plan_burn",
     "plan_checks",

@@ -48,6 +48,7 @@ class CheckRow:
     note: str
     index: int = 0                 # the element of the (vectorised) columns
     company_row: int | None = None  # for per-company checks
+    explain: Column | None = None   # a formula in place of the note: which cell fails
 
     def formula(self, column: Column, row: int) -> str:
         text = (column.template or "").replace(ROW, str(row))
@@ -138,6 +139,29 @@ def plan_checks(model: Model, valuation: Layout) -> list[CheckRow]:
     return checks
 
 
+def input_checks(groups: list[tuple[str, str, str, list[tuple[str, bool]]]]) -> list[CheckRow]:
+    """One check a group of checked inputs: every one within its rule, as the Inputs sheet
+    checks it once where it is entered (the formulas that read them rely on it), and, when
+    one is not, the first that is not. ``groups``: (what, the name of the check cells, the
+    name of their labels, each input's label and whether it passes)."""
+    rows = []
+    for what, checks, names, results in groups:
+        passing = sum(ok for _, ok in results)
+        value = Column("B" + ROW, np.array(float(passing)), np.array(None, dtype=object),
+                       template=f"COUNTIF({checks},TRUE)")
+        total = Column("C" + ROW, np.array(float(len(results))), np.array(None, dtype=object),
+                       template=f"ROWS({checks})")
+        result = apply(entry("CHECK_AT_LEAST"), f"D{ROW}", value, total)
+        failing = next((label for label, ok in results if not ok), "")
+        explain = Column("", np.array(f"first outside its rule: {failing}" if failing else "",
+                                      dtype=object), np.array(None, dtype=object),
+                         template=f'IF(B{ROW}>=C{ROW},"","first outside its rule: "&INDEX('
+                                  f"{names},MATCH(FALSE,{checks},0)))")
+        rows.append(CheckRow(f"{what}: each within its rule (Inputs sheet)", value, total,
+                             result, "", explain=explain))
+    return rows
+
+
 def _said(original: FactRow, converted: FactRow) -> str:
     return (f"{original.company} {original.metric.replace('_', ' ')}: {converted.currency} "
             f"{converted.value:g}{converted.unit} for {original.currency} "
@@ -196,13 +220,17 @@ def write_checks(book: Book, plan: Plan) -> None:
                                    styled(LINK if is_link else FORMULA, "#,##0.000")))
         cells.append(s.formula(check.formula(check.result, row),
                                check.result.cell(check.index), FORMULA))
-        cells.append(s.text(check.note, NOTE))
+        cells.append(s.text(check.note, NOTE) if check.explain is None else s.formula(
+            check.formula(check.explain, row), check.explain.cell(0), styled(NOTE, "@")))
         s.append(cells)
     first, last = FIRST, s.rows
     s.blank_rows()
     row = s.rows + 1
+    # TRUE only when every result is TRUE: a result in error (an input that broke a check's
+    # own arithmetic) makes it FALSE, as the header of every sheet should then say
     s.append([s.text("All checks pass", HEADER), None, None,
-              s.formula(f"=AND(D{first}:D{last})", plan.checks_ok, FORMULA)])
+              s.formula(f"=COUNTIF(D{first}:D{last},TRUE)=ROWS(D{first}:D{last})",
+                        plan.checks_ok, FORMULA)])
     book.name("Checks_OK", f"Checks!$D${row}")
     red = PatternFill("solid", fgColor="F8CBAD")
     green = PatternFill("solid", fgColor="C6EFCE")
@@ -213,10 +241,7 @@ def write_checks(book: Book, plan: Plan) -> None:
                                                         fill=green))
 
 
-def checks_status(checks: list[CheckRow]) -> Any:
-    """The master check's value, as AND() gives it: an error if any result is one."""
-    results = [c.result.cell(c.index) for c in checks]
-    for result in results:
-        if isinstance(result, str) and result in ERROR_CODES:
-            return result
-    return all(r is True for r in results if r != "")
+def checks_status(checks: list[CheckRow]) -> bool:
+    """The master check's value: TRUE when every result is TRUE (a blank or an error is
+    not)."""
+    return all(c.result.cell(c.index) is True for c in checks)

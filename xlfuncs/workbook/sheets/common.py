@@ -30,7 +30,7 @@ from ..book import (
     cached_values,
 )
 from ..columns import ROW, Column, apply, constant, values
-from ..model import ASSUMPTIONS, FIRST_DATE_SERIAL, LAST_DATE_SERIAL, Model, Rule
+from ..model import ASSUMPTIONS, Model
 from ..routes import Route
 
 if TYPE_CHECKING:  # the Checks sheet's module imports this one
@@ -150,16 +150,10 @@ def cell_column(ref: str, cached: Any) -> Column:
 
 
 def named(name: str, model: Model) -> Column:
-    """A named input of the Inputs sheet: checked where it is entered (its rule)."""
+    """A named input of the Inputs sheet: checked where it is entered (its rule), so no
+    formula repeats its checks; a person may still empty it, so formulas test for blank."""
     rule = next(a.rule for a in ASSUMPTIONS if a.name == name)
-    return constant(name, model.assumptions[name], bounds(rule))
-
-
-def bounds(rule: Rule) -> tuple[float, float]:
-    """The values a checked input may take, as the formulas that read it rely on."""
-    if rule.kind == "date":
-        return (FIRST_DATE_SERIAL + 1.0, LAST_DATE_SERIAL)
-    return (float(rule.low), float(rule.high))  # type: ignore[arg-type]
+    return constant(name, model.assumptions[name], rule.bounds, blankable=False)
 
 
 def text_constant(value: str) -> Column:

@@ -10,7 +10,7 @@ Columns: A line, B unit, C base year, D..M years 1-10, N terminal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from openpyxl.worksheet.pagebreak import Break
@@ -31,7 +31,7 @@ from ..book import (
     Style,
 )
 from ..columns import ROW, Column, apply, constant
-from ..model import Model
+from ..model import STORY_INPUTS, Model
 from .checks import CheckRow, place
 from .common import (
     FIRST,
@@ -45,6 +45,7 @@ from .common import (
 )
 from .story_inputs import StoryCompany, StoryPlan
 
+STORY_RULES = {spec.label: spec.rule for spec in STORY_INPUTS}
 YEARS = "DEFGHIJKLM"
 BASE, TERMINAL = "C", "N"
 TOP = 6            # the first block's title row
@@ -64,6 +65,7 @@ class Row:
     cells: dict[str, Column] = field(default_factory=dict)   # letter -> cell
     fmt: str = "#,##0.000"
     note: str = ""
+    link: bool = False   # its cells bring inputs in (green), whatever their formula
 
 
 @dataclass
@@ -112,6 +114,34 @@ def link(source: Column, ref: str, target: str | None = None) -> Column:
     return Column(ref, source.data, source.errors, template=target or source.ref)
 
 
+# Bounds of what a row holds when its story's inputs are within their rules: the formulas
+# reading it leave out the blank tests and the guards these bounds hold (Entry.
+# workbook_formula); the Inputs sheet checks the rules, and a test values random stories
+# within them both ways. FILLED: a number, no bounds.
+FILLED = (-1e300, 1e300)
+POSITIVE = (1e-300, 1e300)        # revenue: a positive base grown at more than -100%
+NOT_NEGATIVE = (0.0, 1e300)       # losses carried forward: MAX(..., 0) from a base >= 0
+GROWTH = STORY_RULES["growth_2_5"].bounds  # growth moves between the growth inputs' bounds
+SHARE_BOUNDS = (0.0, 1.0)         # tax rates move between two rates of 0-100%
+CAPITAL_RATE = (0.0, 1.0)         # cost of capital between the two inputs' 0-100%
+DISCOUNT = (1e-300, 1.0)          # 1 / products of (1 + a rate of 0-100%)
+YEAR = (1.0, 10.0)
+
+
+def bounded(column: Column, bounds: tuple[float, float]) -> Column:
+    return replace(column, rule=bounds)
+
+
+def gate(source: Column, ref: str, label: str) -> Column:
+    """A story input brought onto the DCF sheet at ``ref``, once: its value when it is a
+    number, #N/A when it is blank or text (never a zero from an emptied cell); the formulas
+    reading it rely on its rule, which the Inputs sheet checks."""
+    name = source.ref
+    return Column(ref, source.data, source.errors,
+                  template=f"IF(ISNUMBER({name}),{name},NA())",
+                  rule=STORY_RULES[label].bounds)
+
+
 def _sum(ref: str, cells: list[Column], letters: str, row: int) -> Column:
     """SUM over the year columns: the first error wins, blanks count as nothing."""
     errors = [c.errors[()] for c in cells if c.errors[()] is not None]
@@ -121,19 +151,34 @@ def _sum(ref: str, cells: list[Column], letters: str, row: int) -> Column:
                   template=f"SUM({letters[0]}{row}:{letters[-1]}{row})")
 
 
+# The story inputs the year lines read, brought onto the sheet once above them (the
+# market-implied block's growth in years 2-5 is its own first line).
+DRIVERS = ("growth_next", "stable_growth", "margin_next", "target_margin", "convergence_year",
+           "effective_tax", "marginal_tax", "sales_to_capital_1_5", "sales_to_capital_6_10",
+           "cost_of_capital", "mature_cost_of_capital", "stable_roc")
+DESCRIPTION = {spec.label: (spec.description, spec.unit, spec.number_format)
+               for spec in STORY_INPUTS}
+
+
 def plan_block(c: StoryCompany, title: str, top: int, growth: Column, market: Column,
                growth_label: str = "Revenue growth, years 2-5 (Inputs)") -> Block:
     """One DCF block whose growth in years 2-5 is ``growth``: its title at ``top``, the
-    header row below it, then the growth (at C{top+2}), the years and the lines."""
+    header row below it, then the growth (at C{top+2}), the story's drivers, the years and
+    the lines."""
     b = Block(c, title, top)
-    i = c.inputs
     r = top + 2
     b.rows.append(Row(growth_label, "% a year",
-                      {BASE: Column(f"C{r}", growth.data, growth.errors, growth.template)},
-                      "0.00%"))
-    g25 = Column(f"$C${r}", growth.data, growth.errors)
+                      {BASE: Column(f"C{r}", growth.data, growth.errors, growth.template,
+                                    rule=GROWTH)}, "0.00%", link=growth.template is not None))
+    i = {IMPLIED_DRIVER: Column(f"$C${r}", growth.data, growth.errors, rule=GROWTH)}
+    for label in DRIVERS:
+        r += 1
+        description, unit, fmt = DESCRIPTION[label]
+        cell = gate(c.inputs[label], f"C{r}", label)
+        b.rows.append(Row(f"{description} (Inputs)", unit, {BASE: cell}, fmt, link=True))
+        i[label] = replace(cell, ref=f"$C${r}")
     r += 1  # the years
-    years = {L: constant(f"{L}${r}", float(t)) for t, L in enumerate(YEARS, 1)}
+    years = {L: constant(f"{L}${r}", float(t), YEAR) for t, L in enumerate(YEARS, 1)}
     b.rows.append(Row("Year", "", {BASE: constant(f"C{r}", 0.0), **{
         L: Column(f"{L}{r}", years[L].data, years[L].errors) for L in YEARS}}, "0"))
     lines: dict[str, Row] = {}
@@ -151,78 +196,89 @@ def plan_block(c: StoryCompany, title: str, top: int, growth: Column, market: Co
         return years[L]
 
     def line(key: str, label: str, unit: str, fmt: str, function: str, args: list[Arg],
-             base: Column | None = None) -> Row:
+             bounds: tuple[float, float], base: Column | None = None) -> Row:
         row = len(b.rows) + top + 2   # +1 title, +1 header
         out = lines[key] = Row(label, unit, {}, fmt)
-        if base is not None:
-            out.cells[BASE] = link(base, f"C{row}")
+        if base is not None:  # a story input brought in, or the typed 1 of the factors
+            out.cells[BASE] = bounded(gate(base, f"C{row}", key) if key in STORY_RULES
+                                      else Column(f"C{row}", base.data, base.errors), bounds)
         for t, L in enumerate(YEARS, 1):
             previous = BASE if t == 1 else YEARS[t - 2]
-            out.cells[L] = apply(entry(function), f"{L}{row}", *(a(L, previous) for a in args))
+            out.cells[L] = bounded(apply(entry(function), f"{L}{row}",
+                                         *(a(L, previous) for a in args)), bounds)
         b.rows.append(out)
         return out
 
     def terminal(key: str, cell: Callable[[str], Column]) -> None:
         row = lines[key]
         ref = f"{TERMINAL}{top + 1 + b.rows.index(row) + 1}"
-        row.cells[TERMINAL] = cell(ref)
+        row.cells[TERMINAL] = bounded(cell(ref), row.cells["D"].rule or FILLED)
 
     pct, bn = "0.0%", "#,##0.000"
     line("growth", "Revenue growth", "%", pct, "STORY_GROWTH",
-         [year, given("growth_next"), lambda L, p: g25, given("stable_growth")])
+         [year, given("growth_next"), given(IMPLIED_DRIVER), given("stable_growth")], GROWTH)
     terminal("growth", lambda ref: link(i["stable_growth"], ref))
     line("revenue", "Revenue", "HK$ bn", bn, "STORY_REVENUE", [before("revenue"), at("growth")],
-         i["revenue"])
+         POSITIVE, c.inputs["revenue"])
     terminal("revenue", lambda ref: apply(entry("STORY_REVENUE"), ref,
                                           lines["revenue"].cells["M"],
                                           lines["growth"].cells[TERMINAL]))
     line("margin", "Operating margin", "%", pct, "STORY_MARGIN",
-         [year, given("margin_next"), given("target_margin"), given("convergence_year")])
+         [year, given("margin_next"), given("target_margin"), given("convergence_year")],
+         FILLED)
     terminal("margin", lambda ref: link(i["target_margin"], ref))
     line("ebit", "Operating income (EBIT)", "HK$ bn", bn, "STORY_EBIT",
-         [at("revenue"), at("margin")])
+         [at("revenue"), at("margin")], FILLED)
     terminal("ebit", lambda ref: apply(entry("STORY_EBIT"), ref, lines["revenue"].cells[
         TERMINAL], lines["margin"].cells[TERMINAL]))
     line("nol", "Losses carried forward (NOL), end of year", "HK$ bn", bn, "STORY_NOL",
-         [at("ebit"), before("nol")], i["nol"])
+         [at("ebit"), before("nol")], NOT_NEGATIVE, c.inputs["nol"])
     line("tax rate", "Tax rate", "%", pct, "STORY_TAX_RATE",
-         [year, given("effective_tax"), given("marginal_tax")])
+         [year, given("effective_tax"), given("marginal_tax")], SHARE_BOUNDS)
     terminal("tax rate", lambda ref: link(i["marginal_tax"], ref))
     line("taxes", "Taxes (after the NOL)", "HK$ bn", bn, "STORY_TAXES",
-         [at("ebit"), before("nol"), at("tax rate")])
+         [at("ebit"), before("nol"), at("tax rate")], FILLED)
     line("s2c", "Sales to capital", "x", "0.00", "STORY_SALES_TO_CAPITAL",
-         [year, given("sales_to_capital_1_5"), given("sales_to_capital_6_10")])
+         [year, given("sales_to_capital_1_5"), given("sales_to_capital_6_10")],
+         STORY_RULES["sales_to_capital_1_5"].bounds)
     line("reinvestment", "Reinvestment", "HK$ bn", bn, "STORY_REINVESTMENT",
-         [at("revenue"), before("revenue"), at("s2c")])
+         [at("revenue"), before("revenue"), at("s2c")], FILLED)
     line("fcff", "Free cash flow to the firm (FCFF)", "HK$ bn", bn, "STORY_FCFF",
-         [at("ebit"), at("taxes"), at("reinvestment")])
+         [at("ebit"), at("taxes"), at("reinvestment")], FILLED)
     line("coc", "Cost of capital", "%", pct, "STORY_COST_OF_CAPITAL",
-         [year, given("cost_of_capital"), given("mature_cost_of_capital")])
+         [year, given("cost_of_capital"), given("mature_cost_of_capital")], CAPITAL_RATE)
     terminal("coc", lambda ref: link(i["mature_cost_of_capital"], ref))
     line("df", "Discount factor", "", "0.0000", "STORY_DISCOUNT_FACTOR",
-         [before("df"), at("coc")], constant("1", 1.0))
-    lines["df"].cells[BASE] = constant(lines["df"].cells[BASE].ref, 1.0)  # a typed 1
+         [before("df"), at("coc")], DISCOUNT, constant("1", 1.0))
+    lines["df"].cells[BASE] = constant(lines["df"].cells[BASE].ref, 1.0, DISCOUNT)  # typed 1
     pv = line("pv", "Present value of FCFF", "HK$ bn", bn, "STORY_PRESENT_VALUE",
-              [at("fcff"), at("df")])
-    _bridge(b, i, lines, pv, market, upside=growth.template is not None)
+              [at("fcff"), at("df")], FILLED)
+    _bridge(b, c, i, lines, pv, market, upside=growth.template is not None)
     return b
 
 
-def _bridge(b: Block, i: dict[str, Column], lines: dict[str, Row], pv: Row,
+def _bridge(b: Block, c: StoryCompany, i: dict[str, Column], lines: dict[str, Row], pv: Row,
             market: Column, upside: bool) -> None:
     """Sum of PVs -> going concern -> operating value -> equity -> per share, vs market."""
     b.rows.append(Row("", ""))
     first = b.top + 1 + len(b.rows) + 1
 
     def add(key: str, label: str, unit: str, make: Callable[[str], Column],
-            fmt: str = "#,##0.000") -> Column:
+            fmt: str = "#,##0.000", bounds: tuple[float, float] = FILLED,
+            brought: bool = False) -> Column:
         ref = f"C{first + len(b.cell)}"
-        cell = b.cell[key] = make(ref)
-        b.rows.append(Row(label, unit, {BASE: cell}, fmt))
+        cell = b.cell[key] = bounded(make(ref), bounds)
+        b.rows.append(Row(label, unit, {BASE: cell}, fmt, link=brought))
         return cell
 
     def calc(function: str, *args: Column) -> Callable[[str], Column]:
         return lambda ref: apply(entry(function), ref, *args)
+
+    def story(label: str) -> Callable[[str], Column]:
+        return lambda ref: gate(c.inputs[label], ref, label)
+
+    def bring(key: str, label: str, unit: str, fmt: str = "#,##0.000") -> Column:
+        return add(key, label, unit, story(key), fmt, STORY_RULES[key].bounds, True)
 
     pv_cells = [pv.cells[L] for L in YEARS]
     pv_row_number = int(pv.cells["D"].ref[1:])
@@ -236,28 +292,27 @@ def _bridge(b: Block, i: dict[str, Column], lines: dict[str, Row], pv: Row,
                 calc("STORY_PRESENT_VALUE", tv, lines["df"].cells["M"]))
     going = add("going_concern", "Going-concern value", "HK$ bn",
                 calc("STORY_GOING_CONCERN", total, pv_tv))
-    p = add("failure", "Probability of failure", "%", lambda ref: link(
-        i["failure_probability"], ref), "0.0%")
-    d = add("distress", "Proceeds on failure, share of going concern", "%",
-            lambda ref: link(i["distress_fraction"], ref), "0.0%")
+    p = bring("failure_probability", "Probability of failure", "%", "0.0%")
+    d = bring("distress_fraction", "Proceeds on failure, share of going concern", "%", "0.0%")
     operating = add("operating", "Operating value (failure-adjusted)", "HK$ bn",
                     calc("STORY_OPERATING_VALUE", going, p, d))
-    parts = {k: add(k, label, "HK$ bn", lambda ref, k=k: link(i[k], ref))
+    parts = {k: bring(k, label, "HK$ bn")
              for k, label in (("debt", "- Debt"), ("cash", "+ Cash"),
                               ("minority", "- Minority interests"),
                               ("non_operating", "+ Non-operating assets"))}
     equity = add("equity", "Equity value", "HK$ bn",
                  calc("STORY_EQUITY", operating, parts["cash"], parts["debt"],
                       parts["minority"], parts["non_operating"]))
-    options = add("options", "- Value of employee options", "HK$ bn",
-                  lambda ref: link(i["options"], ref))
+    options = bring("options", "- Value of employee options", "HK$ bn")
     after = add("after_options", AFTER_OPTIONS, "HK$ bn",
                 calc("STORY_EQUITY_AFTER_OPTIONS", equity, options))
     b.rows[-1].cells["D"] = negative_note(f"D{after.ref[1:]}", after, after.ref)
-    shares = add("shares", "Shares", "count", lambda ref: link(i["shares"], ref), "0")
+    shares = bring("shares", "Shares", "count", "0")
     add("per_share", "Value per share (shares = 1: equity value after options)", "HK$ bn",
         calc("STORY_PER_SHARE", equity, options, shares))
-    mv = add("market", "Market value (Valuation)", "HK$ bn", lambda ref: link(market, ref))
+    mv = add("market", "Market value (Valuation)", "HK$ bn", lambda ref: link(market, ref),
+             bounds=FILLED, brought=True)
+    mv = replace(mv, rule=None)  # a figure of the data, not a checked input: tested
     if upside:  # not in the implied block: there it is ~0, all rounding, engine-dependent
         # against the equity value after options, as Valuation and the Company card show it
         add("upside", UPSIDE, "%", calc("STORY_UPSIDE", after, mv), "0.0%")
@@ -282,7 +337,7 @@ def plan_dcf(plan: Plan, story: StoryPlan, valuation: Layout) -> list[CompanyDcf
         market = Column(f"Valuation!${letter}${FIRST + c.index}",
                         np.array(mv.data[c.index]), np.array(mv.errors[c.index], dtype=object))
         story_block = plan_block(c, f"{c.name}: the story (inputs on the Inputs sheet)", top,
-                                 link(c.inputs[IMPLIED_DRIVER], "C0"), market)
+                                 gate(c.inputs[IMPLIED_DRIVER], "C0", IMPLIED_DRIVER), market)
         top += block_rows(story_block) + BLOCK_GAP
         status, reason = int(outcome.status[k]), ""
         error = c.first_error()
@@ -341,7 +396,7 @@ def _write_row(sheet: Sheet, row: Row, implied_growth: bool, company: CompanyDcf
         if cell is None:
             cells.append(None)
             continue
-        cells.append(_cell(sheet, cell, row.fmt))
+        cells.append(_cell(sheet, cell, row.fmt, row.link))
     if implied_growth:
         note = (f"{COMPUTED}: VAL_STORY_IMPLIED for growth_2_5 against the market value, "
                 f"written to {CACHED_DIGITS} significant digits")
@@ -351,13 +406,13 @@ def _write_row(sheet: Sheet, row: Row, implied_growth: bool, company: CompanyDcf
     sheet.append(cells)
 
 
-def _cell(sheet: Sheet, cell: Column, fmt: str) -> Cell | None:
+def _cell(sheet: Sheet, cell: Column, fmt: str, link: bool = False) -> Cell | None:
     value = cell.cell(0)
     if cell.template is None and isinstance(value, str) and value.startswith("#"):
         return sheet.formula("=" + value, value, styled(FORMULA, fmt))  # an error, e.g. =#NUM!
     if cell.template is None:
         return sheet.value(value, styled(FORMULA, fmt))
-    style: Style = LINK if "(" not in cell.template else FORMULA
+    style: Style = LINK if "(" not in cell.template or link else FORMULA
     return sheet.formula("=" + cell.template, value, styled(style, fmt))
 
 

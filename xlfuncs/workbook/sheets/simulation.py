@@ -13,7 +13,7 @@ story and the market value are still those the simulation was computed on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ from .common import (
     named,
     styled,
 )
-from .dcf import CompanyDcf, rounded
+from .dcf import FILLED, CompanyDcf, rounded
 from .inputs import _validation
 
 BINS = 20          # about this many bins, of a round width
@@ -236,8 +236,9 @@ def _still_current(plan: Plan, *pairs: tuple[tuple[int, int], Any]
     """AND of CHECK_CLOSE(now, when simulated) for pairs of rows (column B) and its value
     at build time (TRUE, unless a value is an error)."""
     tolerance = named("Check_Tolerance", plan.model)
+    # the values when simulated are typed at build time, never blank: no test of theirs
     checks = [apply(entry("CHECK_CLOSE"), "", cell_column(f"$B${now}", value),
-                    cell_column(f"$B${then}", value), tolerance)
+                    replace(cell_column(f"$B${then}", value), rule=FILLED), tolerance)
               for (now, then), value in pairs]
     cached = [c.cell(0) for c in checks]
     errors = [v for v in cached if isinstance(v, str)]

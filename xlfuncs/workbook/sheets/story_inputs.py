@@ -21,7 +21,9 @@ from ..book import HEADER, INPUT, LINK, NOTE, UNIT, Book, Sheet
 from ..columns import Column, apply, constant
 from ..model import MAX_STORY_COMPANIES, STORY_INPUTS, Model
 from .common import FIRST, Layout, facts_ref, named, spec_column, styled, text_constant
-from .inputs import _validation, company_inputs_first_row
+from .inputs import _validation, company_inputs_first_row, rule_cells
+
+STORY_CHECKS, STORY_NAMES = "Story_Checks", "Story_Names"
 
 
 @dataclass
@@ -82,7 +84,9 @@ def plan_story_inputs(model: Model, valuation: Layout) -> StoryPlan:
     plan, used = StoryPlan(), set()
     first_input_row = company_inputs_first_row()
     for i, company in enumerate(model.companies):
-        if not (isinstance(mv.cell(i), float) and isinstance(revenue.cell(i), float)):
+        # a DCF grows revenue: one a year below zero has no story to tell
+        if not (isinstance(mv.cell(i), float) and isinstance(revenue.cell(i), float)
+                and revenue.cell(i) > 0):
             continue
         plan.eligible += 1
         if len(plan.companies) == MAX_STORY_COMPANIES:
@@ -129,7 +133,8 @@ def write_story_inputs(book: Book, s: Sheet, story: StoryPlan,
     capped = (f" Only the first {MAX_STORY_COMPANIES} of {story.eligible} such companies get "
               "a DCF block, so a large universe stays usable." if story.eligible > len(
                   story.companies) else "")
-    s.append([s.text("One column per company with a market value and a revenue run-rate "
+    s.append([s.text("One column per company with a market value and a positive revenue "
+                     "run-rate "
                      f"(at most {MAX_STORY_COMPANIES}).{capped} Blue cells are illustrative "
                      "assumptions, yours to change (--keep-inputs carries them); green cells "
                      "link to the base figures: change the figure they link to, since a "
@@ -138,8 +143,10 @@ def write_story_inputs(book: Book, s: Sheet, story: StoryPlan,
     n = len(story.companies)
     header = s.append([s.text("Input (unit)", HEADER), s.text("Label", HEADER),
                        *(s.text(c.name, HEADER) for c in story.companies),
+                       *(s.text(h, HEADER) for h in ("Allowed from", "to", "Within its rule")),
                        s.text("Source", HEADER)])
     first = s.rows + 1
+    last = get_column_letter(2 + max(n, 1))
     for spec in STORY_INPUTS:
         row = s.rows + 1
         cells = [s.text(f"{spec.description} ({spec.unit})"), s.text(spec.label, UNIT)]
@@ -151,13 +158,21 @@ def write_story_inputs(book: Book, s: Sheet, story: StoryPlan,
                 cells.append(s.formula("=" + column.template, column.cell(0),
                                        styled(LINK, spec.number_format)))
             book.name(c.name_of(spec.label), f"Inputs!${get_column_letter(3 + k)}${row}")
+        if n:
+            values = [c.inputs[spec.label].cell(0) for c in story.companies]
+            cells += rule_cells(s, spec.rule, f"C{row}:{last}{row}", values, row,
+                                get_column_letter(3 + n), spec.number_format)
+        else:
+            cells += [None] * 4
         cells.append(s.text(spec.source, NOTE))
         s.append(cells)
         if spec.value is not None and n:
             cells_range = f"C{row}:{get_column_letter(2 + n)}{row}"
             validations.append(_validation(spec.rule, cells_range, spec.label, spec.unit))
     if n:
-        last = get_column_letter(2 + n)
+        check = get_column_letter(5 + n)
+        book.name(STORY_CHECKS, f"Inputs!${check}${first}:${check}${s.rows}")
+        book.name(STORY_NAMES, f"Inputs!$B${first}:$B${s.rows}")
         book.name("Story_Inputs", f"Inputs!$B${first}:${last}${s.rows}")
         # the company of each column, found by --keep-inputs (story_carry)
         book.name("Story_Companies", f"Inputs!$B${header}:${last}${header}")

@@ -57,7 +57,7 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
                     rev, months)
     annual_hkd = v.calc("Annualised revenue", "HK$ bn", BN_SMALL, "FX_CONVERT", annual,
                         rev_cur, hkd, flow_hkd, flow_cny)
-    v.calc("Price to sales", "x", MULTIPLE, "VAL_PS", mv_hkd, annual_hkd)
+    ps = v.calc("Price to sales", "x", MULTIPLE, "VAL_PS", mv_hkd, annual_hkd)
     # the peer multiple is EV/Sales: compare it with the company's EV/Sales, not its P/S
     cash = v.add("Cash (Inputs)", "HK$ bn", BN, company_inputs_link(model, "cash", "B"))
     debt = v.add("Debt (Inputs; assumed 0)", "HK$ bn", BN,
@@ -75,8 +75,10 @@ def plan_valuation(model: Model, china_market: Column) -> Layout:
     growth_args = (mv_hkd, annual_hkd, named("Target_Multiple", model))
     v.calc("Revenue CAGR to reach target multiple", "% a year", PCT, "VAL_IMPLIED_CAGR",
            *growth_args, named("Years", model), named("Discount_Rate", model))
-    v.calc("Years to reach target multiple", "years", "0.0", "VAL_YEARS_TO_JUSTIFY",
-           *growth_args, named("Revenue_Growth", model), named("Discount_Rate", model))
+    # from the P/S column: the multiple is computed once, and the formula stays readable
+    v.calc("Years to reach target multiple", "years", "0.0", "VAL_YEARS_TO_MULTIPLE",
+           ps, named("Target_Multiple", model), named("Revenue_Growth", model),
+           named("Discount_Rate", model))
     annual_cny = v.calc("Annualised revenue", "RMB bn", BN_SMALL, "FX_CONVERT", annual,
                         rev_cur, cny, flow_hkd, flow_cny)
     # not a market share: today's run-rate against the market's size in 2030
