@@ -151,6 +151,15 @@ def test_inputs_are_blue_formulas_black_links_green(formulas: openpyxl.Workbook)
     link, calc = valuation["B6"], valuation["E6"]
     assert link.value.startswith("=Facts!") and link.font.color.rgb.endswith("008000")
     assert calc.value.startswith("=IF(") and calc.font.color.rgb.endswith("000000")
+    # everywhere: a green cell brings a value in (a reference, or a story input checked as
+    # it comes onto the DCF sheet); one that computes is black, however short (=D23*D24)
+    green = re.compile(r"=(?:IF\(ISNUMBER\(\w+\),\w+,NA\(\)\)|IF\([^)]*\)|"
+                       r"INDEX\(.*MATCH\(.*\)\)|(?:0\+)?(?:(?:(?:'[^']+'|\w+)!)?\$?[A-Z]{1,3}\$?\d+|[A-Za-z_][\w.]*))")
+    for title, cell in formula_cells(formulas):
+        if cell.font.color is not None and str(cell.font.color.rgb).endswith("008000"):
+            assert green.fullmatch(cell.value), (title, cell.coordinate, cell.value)
+        elif re.fullmatch(r"=\$?[A-Z]{1,3}\$?\d+[*/+-]\$?[A-Z]{1,3}\$?\d+", cell.value):
+            assert str(cell.font.color.rgb).endswith("000000"), (title, cell.coordinate)
 
 
 def test_master_check_is_in_every_sheets_frozen_header(formulas: openpyxl.Workbook,

@@ -12,6 +12,7 @@ any blank or guard is looked at.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,15 @@ def values(ref: str, items: list[Any] | np.ndarray, text: bool = False,
         data = np.array([np.nan if v is None else v for v in items], dtype=np.float64)
     return Column(ref, data, np.full(len(items), None, dtype=object),
                   links=None if links is None else tuple(links))
+
+
+_REFERENCE = re.compile(r"(?:(?:'[^']+'|[A-Za-z_][\w.]*)!)?\$?[A-Z]{1,3}\$?\d+"
+                        r"|[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def is_link(template: str | None) -> bool:
+    """Whether a cell's formula only points at another cell or name (shown green)."""
+    return template is not None and _REFERENCE.fullmatch(template) is not None
 
 
 def _blank(column: Column) -> np.ndarray:

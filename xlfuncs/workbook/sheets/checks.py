@@ -20,7 +20,7 @@ from ..book import (
     UNIT,
     Book,
 )
-from ..columns import ROW, Column, apply, constant
+from ..columns import ROW, Column, apply, constant, is_link
 from ..model import FactRow, Model
 from .common import (
     FIRST,
@@ -215,9 +215,9 @@ def write_checks(book: Book, plan: Plan) -> None:
             if column is None:
                 cells.append(None)
                 continue
-            is_link = "(" not in (column.template or "")
+            linked = is_link(column.template)
             cells.append(s.formula(check.formula(column, row), column.cell(check.index),
-                                   styled(LINK if is_link else FORMULA, "#,##0.000")))
+                                   styled(LINK if linked else FORMULA, "#,##0.000")))
         cells.append(s.formula(check.formula(check.result, row),
                                check.result.cell(check.index), FORMULA))
         cells.append(s.text(check.note, NOTE) if check.explain is None else s.formula(

@@ -30,7 +30,7 @@ from ..book import (
     Sheet,
     Style,
 )
-from ..columns import ROW, Column, apply, constant
+from ..columns import ROW, Column, apply, constant, is_link
 from ..model import STORY_INPUTS, Model
 from .checks import CheckRow, place
 from .common import (
@@ -132,13 +132,16 @@ def bounded(column: Column, bounds: tuple[float, float]) -> Column:
     return replace(column, rule=bounds)
 
 
+GATE = "IF(ISNUMBER("   # how a story input comes onto the sheet (gate)
+
+
 def gate(source: Column, ref: str, label: str) -> Column:
     """A story input brought onto the DCF sheet at ``ref``, once: its value when it is a
     number, #N/A when it is blank or text (never a zero from an emptied cell); the formulas
     reading it rely on its rule, which the Inputs sheet checks."""
     name = source.ref
     return Column(ref, source.data, source.errors,
-                  template=f"IF(ISNUMBER({name}),{name},NA())",
+                  template=f"{GATE}{name}),{name},NA())",
                   rule=STORY_RULES[label].bounds)
 
 
@@ -412,7 +415,8 @@ def _cell(sheet: Sheet, cell: Column, fmt: str, link: bool = False) -> Cell | No
         return sheet.formula("=" + value, value, styled(FORMULA, fmt))  # an error, e.g. =#NUM!
     if cell.template is None:
         return sheet.value(value, styled(FORMULA, fmt))
-    style: Style = LINK if "(" not in cell.template or link else FORMULA
+    brought = link or is_link(cell.template) or cell.template.startswith(GATE)
+    style: Style = LINK if brought else FORMULA
     return sheet.formula("=" + cell.template, value, styled(style, fmt))
 
 

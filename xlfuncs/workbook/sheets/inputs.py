@@ -28,9 +28,7 @@ from ..model import (
     CASH_DATE_RULE,
     CASH_RULE,
     DEBT_RULE,
-    GRID_MULTIPLES,
     GRID_MULTIPLES_RULE,
-    GRID_YEARS,
     GRID_YEARS_RULE,
     STORY_INPUTS,
     Model,
@@ -119,27 +117,28 @@ def write_inputs(book: Book, plan: Plan, china_market: Column) -> None:
                                    "date"))
     validations.append(_validation(DEBT_RULE, f"D{first}:D{last}", "Debt", "HK$ bn"))
     s.blank_rows()
-    s.append([s.text("Scenario grid", HEADER), *[None] * (GRID_WIDTH - 1),
-              s.text("Allowed from", HEADER), s.text("to", HEADER),
-              s.text("Within its rule", HEADER)])
-    first_grid = s.rows + 1
-    for key, label, name, axis, fmt, rule, unit in (
-            ("grid_multiples", "Target multiples (rows)", "Grid_Multiples",
+    s.append([s.text("Scenario grid", HEADER)])
+    axes = (("grid_multiples", "Target multiples (rows)", "Grid_Multiples",
              model.grid_multiples, MULTIPLE, GRID_MULTIPLES_RULE, "x"),
             ("grid_years", "Years (columns)", "Grid_Years", model.grid_years, "0",
-             GRID_YEARS_RULE, "years")):
+             GRID_YEARS_RULE, "years"))
+    for key, label, name, axis, fmt, rule, unit in axes:
         row = s.rows + 1
         last = get_column_letter(1 + len(axis))
-        cells = f"B{row}:{last}{row}"
-        s.append([s.text(label), *[s.value(v, styled(INPUT, fmt)) for v in axis],
-                  *[None] * (GRID_WIDTH - 1 - len(axis)),
-                  *rule_cells(s, rule, cells, axis, row, GRID_RULE_COLUMN, fmt)])
+        s.append([s.text(label), *[s.value(v, styled(INPUT, fmt)) for v in axis]])
         book.name(name, f"Inputs!$B${row}:${last}${row}")
-        validations.append(_validation(rule, cells, label, unit))
+        validations.append(_validation(rule, f"B{row}:{last}{row}", label, unit))
         plan.inputs_rows[key] = row
-    check = get_column_letter(column_index_from_string(GRID_RULE_COLUMN) + 2)
-    book.name(GRID_CHECKS, f"Inputs!${check}${first_grid}:${check}${s.rows}")
-    book.name(GRID_NAMES, f"Inputs!$A${first_grid}:$A${s.rows}")
+    # each axis's rule below it, checked there (the Scenarios formulas rely on it)
+    s.append([s.text("Rule of each axis", HEADER), s.text("Allowed from", HEADER),
+              s.text("to", HEADER), s.text("Within its rule", HEADER)])
+    first_rule = s.rows + 1
+    for key, label, _, axis, fmt, rule, _ in axes:
+        row, axis_row = s.rows + 1, plan.inputs_rows[key]
+        cells = f"B{axis_row}:{get_column_letter(1 + len(axis))}{axis_row}"
+        s.append([s.text(label), *rule_cells(s, rule, cells, axis, row, "B", fmt)])
+    book.name(GRID_CHECKS, f"Inputs!$D${first_rule}:$D${s.rows}")
+    book.name(GRID_NAMES, f"Inputs!$A${first_rule}:$A${s.rows}")
     write_lookup_tables(book, s, model)
     if plan.story is not None:
         from .story_inputs import write_story_inputs  # it imports this module
@@ -192,8 +191,6 @@ def write_lookup_tables(book: Book, s: Sheet, model: Model) -> None:
 # it leave its checks out): the names the Checks sheet reads the results by.
 INPUT_CHECKS, INPUT_NAMES = "Input_Checks", "Input_Names"
 GRID_CHECKS, GRID_NAMES = "Grid_Checks", "Grid_Names"
-GRID_WIDTH = 1 + max(len(GRID_MULTIPLES), len(GRID_YEARS))   # label and axis values
-GRID_RULE_COLUMN = get_column_letter(GRID_WIDTH + 1)
 
 
 def rule_cells(s: Sheet, rule: Rule, cells: str, values: list[Any], row: int, first: str,
@@ -201,7 +198,8 @@ def rule_cells(s: Sheet, rule: Rule, cells: str, values: list[Any], row: int, fi
     """Three cells from column ``first``: the rule's bounds and whether ``cells`` (holding
     ``values``) pass it, TRUE/FALSE."""
     low, high = (get_column_letter(column_index_from_string(first) + k) for k in (0, 1))
-    shown = DATE if rule.kind == "date" else number_format
+    shown = (DATE if rule.kind == "date" else number_format if number_format.endswith("%")
+             else "General")  # a bound of 10,000,000 would not fit the input's format
     passes = all(rule.refusal(v) is None for v in values)
     return [*(s.value(bound, styled(UNIT, shown)) for bound in rule.shown_bounds()),
             s.formula("=" + rule.check(cells, f"{low}{row}", f"{high}{row}"), passes,

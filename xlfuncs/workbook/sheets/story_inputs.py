@@ -17,8 +17,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ...registry import entry
-from ..book import HEADER, INPUT, LINK, NOTE, UNIT, Book, Sheet
-from ..columns import Column, apply, constant
+from ..book import FORMULA, HEADER, INPUT, LINK, NOTE, UNIT, Book, Sheet
+from ..columns import Column, apply, constant, is_link
 from ..model import MAX_STORY_COMPANIES, STORY_INPUTS, Model
 from .common import FIRST, Layout, facts_ref, named, spec_column, styled, text_constant
 from .inputs import _validation, company_inputs_first_row, rule_cells
@@ -155,8 +155,9 @@ def write_story_inputs(book: Book, s: Sheet, story: StoryPlan,
             if column.template is None:
                 cells.append(s.value(column.cell(0), styled(INPUT, spec.number_format)))
             else:
-                cells.append(s.formula("=" + column.template, column.cell(0),
-                                       styled(LINK, spec.number_format)))
+                linked = is_link(column.template.removeprefix("0+"))  # the NOL is converted
+                cells.append(s.formula("=" + column.template, column.cell(0), styled(
+                    LINK if linked else FORMULA, spec.number_format)))
             book.name(c.name_of(spec.label), f"Inputs!${get_column_letter(3 + k)}${row}")
         if n:
             values = [c.inputs[spec.label].cell(0) for c in story.companies]
