@@ -13,7 +13,7 @@ import itertools
 import math
 import random
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -196,9 +196,57 @@ def _add_dcf(book: Book, entry: Entry) -> GridSheet:
     return grid
 
 
+# The functions the workbook writes with its lookup tables (FX_Rates, Units on Inputs): their
+# workbook form over the named rates, as the Valuation sheet calls them, on a sheet each
+TABLED = {"FX_CONVERT": ("USD_HKD", "USD_CNY"), "FX_RATE": ("USD_HKD", "USD_CNY"),
+          "DATA_IN_BILLIONS": ()}
+TABLES = "TB "   # the prefix of those sheets
+RATES = {"USD_HKD": 7.8, "USD_CNY": 6.91, "USD_HKD_Flows": 7.75, "USD_CNY_Flows": 7.1}
+
+
+def _add_tables(book: Book) -> None:
+    """The workbook's lookup tables and the named rates they read, on a sheet of their own."""
+    from types import SimpleNamespace
+
+    from xlfuncs.workbook.sheets.inputs import write_lookup_tables
+
+    sheet = book.sheet("Tables")
+    for name, rate in RATES.items():
+        row = sheet.append([sheet.text(name), sheet.value(rate)])
+        book.name(name, f"Tables!$B${row}")
+    write_lookup_tables(book, sheet, SimpleNamespace(assumptions=RATES))  # type: ignore[arg-type]
+
+
+def _add_tabled(book: Book, entry: Entry) -> GridSheet:
+    """The workbook form of a tabled function: its other arguments from the grid's rows
+    (well-typed), the rates the named, checked inputs."""
+    from xlfuncs.formula import lookup_tables
+    from xlfuncs.workbook.sheets.inputs import workbook_tables
+
+    rates = TABLED[entry.name]
+    sheet = book.sheet((TABLES + entry.name)[:31])
+    kinds = [p.kind for p in entry.params][:len(entry.params) - len(rates)]
+    rows = list(dict.fromkeys(r[:len(kinds)] for r in _rows(entry)
+                              if case_of(kinds, r[:len(kinds)]) in WORKBOOK_CASES))
+    columns = [_column(f"{_letter(k)}§", [r[k] for r in rows]) for k in range(len(kinds))]
+    named = [replace(_column(n, [RATES[n]] * len(rows)), ref=n, rule=(1.0, 20.0))
+             for n in rates]
+    with lookup_tables(workbook_tables()):
+        result = apply(entry, f"{_letter(len(columns))}§", *columns, *named)
+    grid = GridSheet(entry)
+    for i, arguments in enumerate(rows):
+        row = sheet.rows + 1
+        sheet.append([*(sheet.value(v) for v in arguments),
+                      sheet.formula(result.formula(i, row) or "", result.cell(i))])
+        grid.cases[row] = case_of(kinds, arguments)
+        grid.arguments[row] = arguments
+    return grid
+
+
 def build_grid() -> tuple[bytes, dict[str, GridSheet]]:
     """The grid workbook's bytes and, by sheet title, what each row holds."""
     book = Book()
+    _add_tables(book)
     sheets: dict[str, GridSheet] = {}
     for entry in entries():
         if any(p.kind == "range" for p in entry.params):
@@ -206,6 +254,8 @@ def build_grid() -> tuple[bytes, dict[str, GridSheet]]:
         else:
             sheets[entry.name[:31]] = _add_elementwise(book, entry)
             sheets[(WORKBOOK + entry.name)[:31]] = _add_elementwise(book, entry, True)
+        if entry.name in TABLED:
+            sheets[(TABLES + entry.name)[:31]] = _add_tabled(book, entry)
     return book.to_bytes(), sheets
 
 
@@ -213,6 +263,12 @@ def cases_of(entry: Entry, workbook_form: bool = False) -> list[str]:
     """The classes of awkward input that a function's sheet holds, in a stable order."""
     _, sheets = _cached_grid()
     title = (WORKBOOK + entry.name if workbook_form else entry.name)[:31]
+    return sorted(set(sheets[title].cases.values())) if title in sheets else []
+
+
+def tabled_cases(entry: Entry) -> list[str]:
+    _, sheets = _cached_grid()
+    title = (TABLES + entry.name)[:31]
     return sorted(set(sheets[title].cases.values())) if title in sheets else []
 
 

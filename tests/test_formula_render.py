@@ -55,6 +55,16 @@ x, y, z = Formula("A1"), Formula("B1"), Formula("C1")
     (np.where(np.isfinite(x), x <= y, np.nan), "IF(ISNUMBER(A1),A1<=B1,#NUM!)"),
     (x * 1e-06, "A1*1E-06"),
     (x + 12.0, "A1+12"),
+    (x - 0, "A1-0"),                        # zero is no negative number: no brackets
+    (1 * x, "A1"), (x * 1, "A1"), (x / 1, "A1"),  # exactly x in IEEE arithmetic
+    ((x < 0) & (y < 0) & (z < 0), "AND(A1<0,B1<0,C1<0)"),   # AND(AND(..),..) flattened
+    ((x < 0) | (y < 0) | (z < 0), "OR(A1<0,B1<0,C1<0)"),
+    (True & (x > 0), "AND(TRUE,A1>0)"), (False | (x > 0), "OR(FALSE,A1>0)"),
+    (np.bool_(True) & (x > 0), "AND(TRUE,A1>0)"),            # through numpy's ufunc
+    (np.logical_and(x > 0, y > 0), "AND(A1>0,B1>0)"),
+    (np.logical_or(x > 0, y > 0), "OR(A1>0,B1>0)"),
+    (np.logical_not(x > 1), "NOT(A1>1)"), (np.invert(x > 1), "NOT(A1>1)"),
+    (np.negative(x), "-A1"),
 ])
 def test_renderings_worked_by_hand(expression: Formula, text: str) -> None:
     assert str(expression) == text
@@ -63,6 +73,9 @@ def test_renderings_worked_by_hand(expression: Formula, text: str) -> None:
 def test_literals() -> None:
     assert [literal(v).text for v in (0.1, -2.0, 3, True, 'say "hi"', np.nan)] == [
         "0.1", "-2", "3", "TRUE", '"say ""hi"""', "#NUM!"]
+    # a whole number is written whole below 1e15, in exponent form from there
+    assert [literal(v).text for v in (1e15 - 1, 1e15, 1e16, np.array(2.5))] == [
+        "999999999999999", "1000000000000000.0", "1E+16", "2.5"]
     with pytest.raises(ValueError, match="infinite"):
         literal(math.inf)
 
@@ -74,6 +87,10 @@ def test_a_formula_refuses_python_branching() -> None:
         bool(x > 0)
     with pytest.raises(TypeError, match="no Excel twin"):
         np.sin(x)
+    with pytest.raises(TypeError):
+        np.maximum(x, 0, dtype=float)   # an option numpy would apply and Excel cannot
+    with pytest.raises(TypeError):
+        np.where(x > 0)                 # the one-argument form: positions, not values
 
 
 def test_excel_twins_in_numpy() -> None:
@@ -171,3 +188,21 @@ def test_random_expressions_agree_in_both_engines(engine: Engine, tmp_path_facto
         else:
             assert not isinstance(got, (int, float)) or not math.isfinite(got) or abs(
                 got) > 1e300, (shown, values, got, want)
+
+
+def test_a_lookup_over_a_named_table_is_an_exact_vlookup() -> None:
+    from xlfuncs.formula import lookup_tables, tables_used
+
+    rates = (1.0, Formula("USD_HKD"), Formula("USD_CNY"), Formula("USD_CNY"))
+    codes = ("USD", "HKD", "CNY", "RMB")
+    with lookup_tables([("FX_Rates", 3, codes, rates)]), tables_used() as used:
+        assert str(lookup(Formula("C7"), codes, rates)) == "VLOOKUP(C7,FX_Rates,3,0)"
+        # another set of values is another table: not this one
+        assert str(lookup(Formula("C7"), codes, (1.0, 7.8, 6.91, 6.91))).startswith("CHOOSE(")
+        # a literal key is looked up at once, its text case ignored as MATCH does
+        assert str(lookup(literal("hkd"), codes, rates)) == "USD_HKD"
+        assert str(lookup(literal("EUR"), codes, rates)) == "NA()"
+        assert str(not_one_of(literal("eur"), codes)) == "TRUE"
+        assert str(not_one_of(literal("rmb"), codes)) == "FALSE"
+    assert used == ["FX_Rates"]
+    assert str(lookup(Formula("C7"), codes, rates)).startswith("CHOOSE(")  # outside the block

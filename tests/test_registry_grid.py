@@ -106,15 +106,19 @@ CASES = [(e.name, case) for e in grid.entries() for case in grid.cases_of(e)]
 # the workbook's short form (no type checks, native guards left to Excel) on well-typed rows
 WORKBOOK_CASES = [(grid.WORKBOOK + e.name, case) for e in grid.entries()
                   for case in grid.cases_of(e, workbook_form=True)]
+WORKBOOK_CASES += [(grid.TABLES + e.name, case) for e in grid.entries()
+                   for case in grid.tabled_cases(e)]
 
 
 def test_the_grid_covers_every_native_formula_and_every_kind_of_awkward_input() -> None:
     _, sheets = grid.build_grid()
     names = {e.name for e in grid.entries()}
     assert {"VAL_DCF", "CHECK_CLOSE", "DATA_IN_BILLIONS", "BURN_CASH_ZERO_DATE"} <= names
-    assert set(sheets) == names | {f"{grid.WORKBOOK}{n}"[:31] for n in names - {"VAL_DCF"}}
+    assert set(sheets) == (names | {f"{grid.WORKBOOK}{n}"[:31] for n in names - {"VAL_DCF"}}
+                           | {f"{grid.TABLES}{n}"[:31] for n in grid.TABLED})
     for name, sheet in sheets.items():
-        assert (30 if name.startswith(grid.WORKBOOK) else 100) <= len(sheet.cases) <= 4000, name
+        assert (10 if name.startswith((grid.WORKBOOK, grid.TABLES)) else 100) <= len(
+            sheet.cases) <= 4000, name
         assert PLAIN in sheet.cases.values(), name
     seen = {case for sheet in sheets.values() for case in sheet.cases.values()}
     assert {TEXT, NUMERIC_TEXT, EARLY_DATE, PADDED, CALENDAR_END, EXTREME, PLAIN,
@@ -136,7 +140,8 @@ def test_native_formula_agrees_with_the_core(engine: Engine, grid_dir: Path, fun
     rows = {row for row, label in sheet.cases.items() if label == case}
     result = _compared(engine, grid_dir)
     assert result.compared >= 10_000
-    reason = known(function.removeprefix(grid.WORKBOOK), case, engine.name)
+    reason = known(function.removeprefix(grid.WORKBOOK).removeprefix(grid.TABLES), case,
+                   engine.name)
     if reason is not None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     problems = [f"{m} <- arguments {sheet.arguments[m.row]}" for m in result.mismatches

@@ -178,13 +178,13 @@ def write_lookup_tables(book: Book, s: Sheet, model: Model) -> None:
         s.append([s.text(code), *(s.value(rate, styled(UNIT, "0.0000")) if not isinstance(
             rate, Formula) else s.formula(f"={rate}", model.assumptions[str(rate)],
                                           styled(LINK, "0.0000")) for rate in (spot, flow))])
-    book.name(FX_RATES, f"Inputs!$A${first}:$C${s.rows}")
+    book.name(FX_RATES, f"{s.title}!$A${first}:$C${s.rows}")
     s.blank_rows()
     s.append([s.text("Units", HEADER), s.text("Billions per unit", HEADER)])
     first = s.rows + 1
     for unit, scale in BILLIONS_PER_UNIT.items():
         s.append([s.text(unit), s.value(scale, styled(UNIT, "General"))])
-    book.name(UNITS, f"Inputs!$A${first}:$B${s.rows}")
+    book.name(UNITS, f"{s.title}!$A${first}:$B${s.rows}")
 
 
 # Each checked input's rule, shown beside it and checked there once (the formulas that read
